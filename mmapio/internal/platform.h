@@ -1,0 +1,93 @@
+// The system calls under Region, one implementation per OS
+// (platform_linux.cc). Every failure becomes a Status here, once, with the
+// errno text and the operation, path and range of `context`.
+//
+// Not part of the public API.
+
+#ifndef MMAPIO_INTERNAL_PLATFORM_H_
+#define MMAPIO_INTERNAL_PLATFORM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "mmapio/internal/errors.h"
+#include "mmapio/region_options.h"
+
+namespace mmapio::internal {
+
+// Owns one file descriptor and closes it on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  int Release();
+
+ private:
+  int fd_ = -1;
+};
+
+size_t PageSize();
+
+// Opens a file that may back a region in `mode`, without blocking on a FIFO
+// and without following the file's own type: the result is a regular file on
+// a filesystem with real file sizes, or an error that says what it is.
+absl::StatusOr<UniqueFd> OpenMappable(const std::string& path, AccessMode mode,
+                                      const OpContext& context);
+
+// Duplicates a caller's descriptor after checking that its access mode and
+// file type can back a region in `mode`.
+absl::StatusOr<UniqueFd> AdoptMappable(int fd, AccessMode mode,
+                                       const OpContext& context);
+
+// The path the kernel knows for `fd`, or "fd N" when it has none.
+std::string PathOfFd(int fd);
+
+absl::StatusOr<uint64_t> FileSize(int fd, const OpContext& context);
+
+// Maps `length` bytes of `fd` from the page-aligned `offset`.
+absl::StatusOr<std::byte*> MapFile(int fd, uint64_t offset, size_t length,
+                                   AccessMode mode, const OpContext& context);
+absl::StatusOr<std::byte*> Remap(std::byte* base, size_t old_length,
+                                 size_t new_length, const OpContext& context);
+void Unmap(std::byte* base, size_t length);
+
+// `address` and `length` are page-aligned in all of these.
+absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
+                          const OpContext& context);
+absl::Status LockMemory(std::byte* address, size_t length, LockMode mode,
+                        const OpContext& context);
+absl::Status UnlockMemory(std::byte* address, size_t length,
+                          const OpContext& context);
+absl::Status SyncMemory(std::byte* address, size_t length, SyncMode mode,
+                        const OpContext& context);
+// Drops this process's page table entries without losing data: writable
+// shared ranges are written back first; private ranges keep their private
+// copies (MADV_PAGEOUT).
+absl::Status ReleaseMemory(std::byte* address, size_t length, AccessMode mode,
+                           const OpContext& context);
+// Writes back the file's dirty cached pages in the range, then asks the
+// kernel to drop those no process maps.
+absl::Status DropFileCache(int fd, uint64_t offset, uint64_t length,
+                           const OpContext& context);
+// Extends the file to `new_size`, reserving blocks so a full disk fails here.
+absl::Status Allocate(int fd, uint64_t old_size, uint64_t new_size,
+                      const OpContext& context);
+// Whether mincore(2) on a mapping of `fd` reports the page cache, or only
+// this process's mapped pages: the kernel shows the cache to the file's owner,
+// to CAP_FOWNER and to whoever could open the file for writing.
+bool MincoreSeesPageCache(int fd);
+// One byte per page of [address, address + length): bit 0 set when resident.
+absl::Status QueryResidency(const std::byte* address, size_t length,
+                            unsigned char* pages, const OpContext& context);
+
+}  // namespace mmapio::internal
+
+#endif  // MMAPIO_INTERNAL_PLATFORM_H_

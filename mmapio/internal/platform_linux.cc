@@ -1,0 +1,376 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "mmapio/internal/platform.h"
+
+namespace mmapio::internal {
+namespace {
+
+int OpenFlags(AccessMode mode) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer before we can
+  // refuse it.
+  const int common = O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  return (mode == AccessMode::kReadWrite ? O_RDWR : O_RDONLY) | common;
+}
+
+const char* FileTypeName(mode_t type) {
+  switch (type & S_IFMT) {
+    case S_IFDIR:
+      return "a directory";
+    case S_IFIFO:
+      return "a FIFO";
+    case S_IFSOCK:
+      return "a socket";
+    case S_IFCHR:
+      return "a character device";
+    case S_IFBLK:
+      return "a block device";
+    case S_IFLNK:
+      return "a symbolic link";
+    default:
+      return "not a regular file";
+  }
+}
+
+// Filesystems whose files report a size that is not their length (0 or
+// 4096 for generated text), so a mapping would silently be empty or fail.
+const char* PseudoFilesystemName(int64_t magic) {
+  switch (magic) {
+    case PROC_SUPER_MAGIC:
+      return "procfs";
+    case SYSFS_MAGIC:
+      return "sysfs";
+    case DEBUGFS_MAGIC:
+      return "debugfs";
+    case TRACEFS_MAGIC:
+      return "tracefs";
+    case SECURITYFS_MAGIC:
+      return "securityfs";
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+      return "cgroupfs";
+    case BPF_FS_MAGIC:
+      return "bpffs";
+    case PSTOREFS_MAGIC:
+      return "pstore";
+    case EFIVARFS_MAGIC:
+      return "efivarfs";
+    case 0x62656570:  // configfs; absent from older <linux/magic.h>.
+      return "configfs";
+    default:
+      return nullptr;
+  }
+}
+
+absl::Status CheckMappable(int fd, const OpContext& context) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return ErrnoError(errno, context, "fstat");
+  if (!S_ISREG(st.st_mode)) {
+    return MakeError(absl::StatusCode::kInvalidArgument, context,
+                     absl::StrCat("is ", FileTypeName(st.st_mode),
+                                  ", not a regular file; only regular files "
+                                  "can be mapped"));
+  }
+  struct statfs fs;
+  if (fstatfs(fd, &fs) != 0) return ErrnoError(errno, context, "fstatfs");
+  if (const char* name = PseudoFilesystemName(fs.f_type)) {
+    return MakeError(
+        absl::StatusCode::kInvalidArgument, context,
+        absl::StrCat("is a ", name, " pseudo-file: its reported size (",
+                     st.st_size,
+                     " bytes) is not its content, so it cannot be mapped; "
+                     "read it with read(2)"));
+  }
+  return absl::OkStatus();
+}
+
+// Names what sits at `path` when open(2) refused it for its type.
+absl::Status DescribeOpenFailure(int err, const std::string& path,
+                                 const OpContext& context) {
+  struct stat st;
+  if ((err == ENXIO || err == EISDIR) && lstat(path.c_str(), &st) == 0 &&
+      !S_ISREG(st.st_mode)) {
+    return MakeError(absl::StatusCode::kInvalidArgument, context,
+                     absl::StrCat("is ", FileTypeName(st.st_mode),
+                                  ", not a regular file; only regular files "
+                                  "can be mapped"));
+  }
+  return ErrnoError(err, context, "open");
+}
+
+}  // namespace
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.Release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+int UniqueFd::Release() {
+  const int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+size_t PageSize() {
+  static const size_t page_size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return page_size;
+}
+
+absl::StatusOr<UniqueFd> OpenMappable(const std::string& path, AccessMode mode,
+                                      const OpContext& context) {
+  UniqueFd fd(open(path.c_str(), OpenFlags(mode)));
+  if (fd.get() < 0) return DescribeOpenFailure(errno, path, context);
+  if (absl::Status status = CheckMappable(fd.get(), context); !status.ok()) {
+    return status;
+  }
+  // Regular files ignore O_NONBLOCK today; clear it so they always will.
+  if (fcntl(fd.get(), F_SETFL, 0) != 0) {
+    return ErrnoError(errno, context, "fcntl(F_SETFL)");
+  }
+  return fd;
+}
+
+absl::StatusOr<UniqueFd> AdoptMappable(int fd, AccessMode mode,
+                                       const OpContext& context) {
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return ErrnoError(errno, context, "fcntl(F_GETFL)");
+  if ((flags & O_PATH) != 0) {
+    return MakeError(absl::StatusCode::kInvalidArgument, context,
+                     "the descriptor was opened with O_PATH and cannot be "
+                     "mapped");
+  }
+  const int access = flags & O_ACCMODE;
+  if (access == O_WRONLY) {
+    return MakeError(absl::StatusCode::kInvalidArgument, context,
+                     "the descriptor is write-only; a mapping must read");
+  }
+  if (mode == AccessMode::kReadWrite && access != O_RDWR) {
+    return MakeError(absl::StatusCode::kInvalidArgument, context,
+                     "a read-write region needs a descriptor opened O_RDWR; "
+                     "this one is read-only");
+  }
+  if (absl::Status status = CheckMappable(fd, context); !status.ok()) {
+    return status;
+  }
+  UniqueFd copy(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (copy.get() < 0) return ErrnoError(errno, context, "fcntl(F_DUPFD)");
+  return copy;
+}
+
+std::string PathOfFd(int fd) {
+  char target[PATH_MAX];
+  const std::string link = absl::StrCat("/proc/self/fd/", fd);
+  const ssize_t n = readlink(link.c_str(), target, sizeof(target));
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof(target)) {
+    return absl::StrCat("fd ", fd);
+  }
+  return std::string(target, static_cast<size_t>(n));
+}
+
+absl::StatusOr<uint64_t> FileSize(int fd, const OpContext& context) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return ErrnoError(errno, context, "fstat");
+  return static_cast<uint64_t>(st.st_size);
+}
+
+absl::StatusOr<std::byte*> MapFile(int fd, uint64_t offset, size_t length,
+                                   AccessMode mode, const OpContext& context) {
+  const int prot =
+      mode == AccessMode::kReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
+  const int flags = mode == AccessMode::kCopyOnWrite ? MAP_PRIVATE : MAP_SHARED;
+  void* base = mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));
+  if (base == MAP_FAILED) {
+    const int err = errno;
+    if (err == ENODEV) {
+      return MakeError(absl::StatusCode::kFailedPrecondition, context,
+                       "mmap: the filesystem does not support mapping files "
+                       "(ENODEV)");
+    }
+    return ErrnoError(err, context, "mmap");
+  }
+  return static_cast<std::byte*>(base);
+}
+
+absl::StatusOr<std::byte*> Remap(std::byte* base, size_t old_length,
+                                 size_t new_length, const OpContext& context) {
+  void* moved = mremap(base, old_length, new_length, MREMAP_MAYMOVE);
+  if (moved == MAP_FAILED) return ErrnoError(errno, context, "mremap");
+  return static_cast<std::byte*>(moved);
+}
+
+void Unmap(std::byte* base, size_t length) {
+  if (base != nullptr) munmap(base, length);
+}
+
+absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
+                          const OpContext& context) {
+  int native = MADV_NORMAL;
+  switch (advice) {
+    case Advice::kNormal:
+      native = MADV_NORMAL;
+      break;
+    case Advice::kSequential:
+      native = MADV_SEQUENTIAL;
+      break;
+    case Advice::kRandom:
+      native = MADV_RANDOM;
+      break;
+    case Advice::kWillNeed:
+      native = MADV_WILLNEED;
+      break;
+    case Advice::kDontNeed:
+      native = MADV_DONTNEED;
+      break;
+    case Advice::kHugePage:
+      native = MADV_HUGEPAGE;
+      break;
+  }
+  if (madvise(address, length, native) != 0) {
+    const int err = errno;
+    if (advice == Advice::kHugePage && err == EINVAL) {
+      return MakeError(absl::StatusCode::kUnimplemented, context,
+                       "madvise(MADV_HUGEPAGE): this kernel has no "
+                       "transparent huge pages for this mapping (EINVAL)");
+    }
+    return ErrnoError(err, context, "madvise");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LockMemory(std::byte* address, size_t length, LockMode mode,
+                        const OpContext& context) {
+  int result = -1;
+  const char* syscall = "mlock";
+  if (mode == LockMode::kOnFault) {
+    syscall = "mlock2(MLOCK_ONFAULT)";
+    result = mlock2(address, length, MLOCK_ONFAULT);
+    if (result != 0 && (errno == ENOSYS || errno == EINVAL)) {
+      syscall = "mlock";
+      result = mlock(address, length);
+    }
+  } else {
+    result = mlock(address, length);
+  }
+  if (result == 0) return absl::OkStatus();
+  const int err = errno;
+  if (err != ENOMEM && err != EPERM && err != EAGAIN) {
+    return ErrnoError(err, context, syscall);
+  }
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0 ||
+      limit.rlim_cur == RLIM_INFINITY) {
+    return ErrnoError(err, context, syscall);
+  }
+  return MakeError(
+      absl::StatusCode::kResourceExhausted, context,
+      absl::StrCat(syscall, ": ", strerrordesc_np(err),
+                   "; locking ", length, " bytes would exceed RLIMIT_MEMLOCK (",
+                   limit.rlim_cur,
+                   " bytes for this process, counting pages it already "
+                   "locked); raise it with `ulimit -l` or grant "
+                   "CAP_IPC_LOCK"));
+}
+
+absl::Status UnlockMemory(std::byte* address, size_t length,
+                          const OpContext& context) {
+  if (munlock(address, length) != 0) return ErrnoError(errno, context, "munlock");
+  return absl::OkStatus();
+}
+
+absl::Status SyncMemory(std::byte* address, size_t length, SyncMode mode,
+                        const OpContext& context) {
+  const int flags = mode == SyncMode::kSync ? MS_SYNC : MS_ASYNC;
+  if (msync(address, length, flags) != 0) return ErrnoError(errno, context, "msync");
+  return absl::OkStatus();
+}
+
+absl::Status ReleaseMemory(std::byte* address, size_t length, AccessMode mode,
+                           const OpContext& context) {
+  if (mode == AccessMode::kCopyOnWrite) {
+    // MADV_DONTNEED would throw away the private copies; MADV_PAGEOUT keeps
+    // them. Kernels before 5.4 lack it, which only makes eviction weaker.
+    if (madvise(address, length, MADV_PAGEOUT) != 0 && errno != EINVAL) {
+      return ErrnoError(errno, context, "madvise(MADV_PAGEOUT)");
+    }
+    return absl::OkStatus();
+  }
+  if (mode == AccessMode::kReadWrite) {
+    if (absl::Status s = SyncMemory(address, length, SyncMode::kSync, context);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (madvise(address, length, MADV_DONTNEED) != 0) {
+    return ErrnoError(errno, context, "madvise(MADV_DONTNEED)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DropFileCache(int fd, uint64_t offset, uint64_t length,
+                           const OpContext& context) {
+  // The kernel drops only clean pages: write dirty ones (ours or anyone's)
+  // back first, and wait, or they would silently stay.
+  if (sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                          SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
+    return ErrnoError(errno, context, "sync_file_range");
+  }
+  const int err = posix_fadvise(fd, static_cast<off_t>(offset),
+                                static_cast<off_t>(length), POSIX_FADV_DONTNEED);
+  if (err != 0) return ErrnoError(err, context, "posix_fadvise(DONTNEED)");
+  return absl::OkStatus();
+}
+
+absl::Status Allocate(int fd, uint64_t old_size, uint64_t new_size,
+                      const OpContext& context) {
+  // posix_fallocate reserves real blocks, and emulates that by writing on
+  // filesystems without fallocate(2), unlike ftruncate, which leaves a hole
+  // that can fail later as SIGBUS.
+  const int err = posix_fallocate(fd, static_cast<off_t>(old_size),
+                                  static_cast<off_t>(new_size - old_size));
+  if (err != 0) return ErrnoError(err, context, "posix_fallocate");
+  return absl::OkStatus();
+}
+
+bool MincoreSeesPageCache(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) == 0 && st.st_uid == geteuid()) return true;
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) == 0 &&
+      (data[CAP_FOWNER / 32].effective & (1u << (CAP_FOWNER % 32))) != 0) {
+    return true;
+  }
+  const std::string self = absl::StrCat("/proc/self/fd/", fd);
+  return faccessat(AT_FDCWD, self.c_str(), W_OK, AT_EACCESS) == 0;
+}
+
+absl::Status QueryResidency(const std::byte* address, size_t length,
+                            unsigned char* pages, const OpContext& context) {
+  if (mincore(const_cast<std::byte*>(address), length, pages) != 0) {
+    return ErrnoError(errno, context, "mincore");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace mmapio::internal

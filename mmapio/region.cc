@@ -1,0 +1,319 @@
+#include "mmapio/region.h"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "mmapio/internal/errors.h"
+#include "mmapio/internal/platform.h"
+
+namespace mmapio {
+namespace {
+
+using internal::MakeError;
+using internal::OpContext;
+
+constexpr uint64_t kMaxFileOffset = std::numeric_limits<int64_t>::max();
+
+uint64_t RoundUp(uint64_t value, uint64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+uint64_t RoundDown(uint64_t value, uint64_t multiple) {
+  return value - value % multiple;
+}
+
+}  // namespace
+
+absl::string_view AccessModeName(AccessMode mode) {
+  switch (mode) {
+    case AccessMode::kReadOnly:
+      return "kReadOnly";
+    case AccessMode::kReadWrite:
+      return "kReadWrite";
+    case AccessMode::kCopyOnWrite:
+      return "kCopyOnWrite";
+  }
+  return "unknown";
+}
+
+absl::string_view AdviceName(Advice advice) {
+  switch (advice) {
+    case Advice::kNormal:
+      return "kNormal";
+    case Advice::kSequential:
+      return "kSequential";
+    case Advice::kRandom:
+      return "kRandom";
+    case Advice::kWillNeed:
+      return "kWillNeed";
+    case Advice::kDontNeed:
+      return "kDontNeed";
+    case Advice::kHugePage:
+      return "kHugePage";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<Region> Region::Open(const std::string& path,
+                                    RegionOptions options) {
+  const OpContext context{"Open", path, options.range.offset,
+                          options.range.length};
+  absl::StatusOr<internal::UniqueFd> fd =
+      internal::OpenMappable(path, options.mode, context);
+  if (!fd.ok()) return fd.status();
+  return Create(*std::move(fd), path, options, "Open");
+}
+
+absl::StatusOr<Region> Region::FromFd(int fd, RegionOptions options) {
+  std::string path = internal::PathOfFd(fd);
+  const OpContext context{"FromFd", path, options.range.offset,
+                          options.range.length};
+  absl::StatusOr<internal::UniqueFd> copy =
+      internal::AdoptMappable(fd, options.mode, context);
+  if (!copy.ok()) return copy.status();
+  return Create(*std::move(copy), std::move(path), options, "FromFd");
+}
+
+absl::StatusOr<Region> Region::Create(internal::UniqueFd fd, std::string path,
+                                      const RegionOptions& options,
+                                      absl::string_view operation) {
+  const ByteRange range = options.range;
+  const OpContext context{operation, path, range.offset, range.length};
+  if (range.offset > kMaxFileOffset) {
+    return MakeError(absl::StatusCode::kOutOfRange, context,
+                     "the offset exceeds the largest file offset (2^63 - 1)");
+  }
+  if (range.length != ByteRange::kToEnd &&
+      range.length > kMaxFileOffset - range.offset) {
+    return MakeError(absl::StatusCode::kOutOfRange, context,
+                     "offset + length overflows the largest file offset "
+                     "(2^63 - 1)");
+  }
+  absl::StatusOr<uint64_t> file_size = internal::FileSize(fd.get(), context);
+  if (!file_size.ok()) return file_size.status();
+  if (!ResolveWithin(range, *file_size).has_value()) {
+    return MakeError(absl::StatusCode::kOutOfRange, context,
+                     absl::StrCat("the range ends past the end of the file (",
+                                  *file_size, " bytes)"));
+  }
+  Region region(std::move(fd), std::move(path), options.mode, range);
+  if (absl::Status status = region.Follow(*file_size, operation); !status.ok()) {
+    return status;
+  }
+  return region;
+}
+
+Region::Region(internal::UniqueFd fd, std::string path, AccessMode mode,
+               ByteRange range)
+    : fd_(std::move(fd)),
+      path_(std::move(path)),
+      mode_(mode),
+      offset_(range.offset),
+      requested_length_(range.length) {}
+
+Region::Region(Region&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      path_(std::move(other.path_)),
+      mode_(other.mode_),
+      offset_(other.offset_),
+      size_(std::exchange(other.size_, 0)),
+      file_size_(std::exchange(other.file_size_, 0)),
+      requested_length_(other.requested_length_),
+      map_base_(std::exchange(other.map_base_, nullptr)),
+      map_length_(std::exchange(other.map_length_, 0)) {}
+
+Region& Region::operator=(Region&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    fd_ = std::move(other.fd_);
+    path_ = std::move(other.path_);
+    mode_ = other.mode_;
+    offset_ = other.offset_;
+    size_ = std::exchange(other.size_, 0);
+    file_size_ = std::exchange(other.file_size_, 0);
+    requested_length_ = other.requested_length_;
+    map_base_ = std::exchange(other.map_base_, nullptr);
+    map_length_ = std::exchange(other.map_length_, 0);
+  }
+  return *this;
+}
+
+Region::~Region() { Reset(); }
+
+void Region::Reset() {
+  internal::Unmap(map_base_, map_length_);
+  map_base_ = nullptr;
+  map_length_ = 0;
+  size_ = 0;
+  fd_ = internal::UniqueFd();
+}
+
+OpContext Region::Context(absl::string_view operation) const {
+  return OpContext{operation, path_, offset_, size_};
+}
+
+OpContext Region::Context(absl::string_view operation, ByteRange range) const {
+  const uint64_t file_offset = range.offset > kMaxFileOffset - offset_
+                                   ? std::numeric_limits<uint64_t>::max()
+                                   : offset_ + range.offset;
+  return OpContext{operation, path_, file_offset, range.length};
+}
+
+absl::StatusOr<Region::Pages> Region::PagesOf(absl::string_view operation,
+                                              ByteRange range) const {
+  const std::optional<ByteRange> resolved = ResolveWithin(range, size_);
+  if (!resolved.has_value()) {
+    return MakeError(
+        absl::StatusCode::kOutOfRange, Context(operation, range),
+        absl::StrCat("the range ", FormatRange(range.offset, range.length),
+                     " of the region is outside it: the region has ", size_,
+                     " bytes, file bytes ", FormatRange(offset_, size_)));
+  }
+  if (resolved->length == 0) return Pages{nullptr, 0, offset_};
+  const uint64_t delta = offset_ - map_offset();
+  const uint64_t first = RoundDown(delta + resolved->offset, page_size());
+  const uint64_t end = RoundUp(delta + resolved->offset + resolved->length,
+                               page_size());
+  return Pages{map_base_ + first, static_cast<size_t>(end - first),
+               map_offset() + first};
+}
+
+absl::Status Region::Follow(uint64_t file_size, absl::string_view operation) {
+  file_size_ = file_size;
+  uint64_t wanted = requested_length_;
+  if (follows_end_of_file()) {
+    wanted = file_size > offset_ ? file_size - offset_ : 0;
+  } else if (offset_ + wanted > file_size) {
+    return MakeError(
+        absl::StatusCode::kOutOfRange, Context(operation),
+        absl::StrCat("the file has shrunk to ", file_size,
+                     " bytes and no longer covers this fixed range; reading "
+                     "past its end raises SIGBUS"));
+  }
+  const uint64_t delta = offset_ - map_offset();
+  constexpr uint64_t kMaxMapping = std::numeric_limits<ptrdiff_t>::max() / 2;
+  if (wanted > kMaxMapping - delta) {
+    return MakeError(absl::StatusCode::kResourceExhausted,
+                     OpContext{operation, path_, offset_, wanted},
+                     "the range is larger than this process can map");
+  }
+  const size_t map_length =
+      wanted == 0 ? 0 : static_cast<size_t>(RoundUp(delta + wanted, page_size()));
+  if (map_length != map_length_) {
+    const OpContext context{operation, path_, offset_, wanted};
+    absl::StatusOr<std::byte*> base = nullptr;
+    if (map_length == 0) {
+      internal::Unmap(map_base_, map_length_);
+    } else if (map_base_ == nullptr) {
+      base = internal::MapFile(fd_.get(), map_offset(), map_length, mode_,
+                               context);
+    } else {
+      base = internal::Remap(map_base_, map_length_, map_length, context);
+    }
+    if (!base.ok()) return base.status();
+    map_base_ = *base;
+    map_length_ = map_length;
+  }
+  size_ = wanted;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Span<std::byte>> Region::MutableBytes() {
+  if (mode_ == AccessMode::kReadOnly) {
+    return MakeError(absl::StatusCode::kFailedPrecondition,
+                     Context("MutableBytes"),
+                     "the region is read-only; open it kReadWrite or "
+                     "kCopyOnWrite to write");
+  }
+  return absl::MakeSpan(data(), static_cast<size_t>(size_));
+}
+
+absl::Status Region::Refresh() {
+  absl::StatusOr<uint64_t> file_size =
+      internal::FileSize(fd_.get(), Context("Refresh"));
+  if (!file_size.ok()) return file_size.status();
+  return Follow(*file_size, "Refresh");
+}
+
+absl::Status Region::Grow(uint64_t new_file_size) {
+  const OpContext context{"Grow", path_, 0, new_file_size};
+  if (mode_ != AccessMode::kReadWrite) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, context,
+                     absl::StrCat("Grow needs a kReadWrite region; this one is ",
+                                  AccessModeName(mode_)));
+  }
+  if (new_file_size > kMaxFileOffset) {
+    return MakeError(absl::StatusCode::kInvalidArgument, context,
+                     "the new size exceeds the largest file size (2^63 - 1); "
+                     "was a negative size converted?");
+  }
+  absl::StatusOr<uint64_t> file_size = internal::FileSize(fd_.get(), context);
+  if (!file_size.ok()) return file_size.status();
+  if (new_file_size < *file_size) {
+    return MakeError(absl::StatusCode::kInvalidArgument, context,
+                     absl::StrCat("Grow never shrinks; the file has ",
+                                  *file_size, " bytes"));
+  }
+  if (new_file_size > *file_size) {
+    if (absl::Status status = internal::Allocate(fd_.get(), *file_size,
+                                                 new_file_size, context);
+        !status.ok()) {
+      return status;
+    }
+  }
+  return Follow(new_file_size, "Grow");
+}
+
+absl::Status Region::Advise(Advice advice, ByteRange range) {
+  const std::string operation = absl::StrCat("Advise(", AdviceName(advice), ")");
+  absl::StatusOr<Pages> pages = PagesOf(operation, range);
+  if (!pages.ok() || pages->length == 0) return pages.status();
+  return internal::AdviseMemory(pages->address, pages->length, advice,
+                                Context(operation, range));
+}
+
+absl::Status Region::Lock(ByteRange range, LockMode mode) {
+  absl::StatusOr<Pages> pages = PagesOf("Lock", range);
+  if (!pages.ok() || pages->length == 0) return pages.status();
+  return internal::LockMemory(pages->address, pages->length, mode,
+                              Context("Lock", range));
+}
+
+absl::Status Region::Unlock(ByteRange range) {
+  absl::StatusOr<Pages> pages = PagesOf("Unlock", range);
+  if (!pages.ok() || pages->length == 0) return pages.status();
+  return internal::UnlockMemory(pages->address, pages->length,
+                                Context("Unlock", range));
+}
+
+absl::Status Region::Sync(SyncMode mode, ByteRange range) {
+  if (mode_ == AccessMode::kCopyOnWrite) {
+    return MakeError(absl::StatusCode::kFailedPrecondition,
+                     Context("Sync", range),
+                     "a kCopyOnWrite region never writes to its file");
+  }
+  absl::StatusOr<Pages> pages = PagesOf("Sync", range);
+  if (!pages.ok() || pages->length == 0 || mode_ == AccessMode::kReadOnly) {
+    return pages.status();
+  }
+  return internal::SyncMemory(pages->address, pages->length, mode,
+                              Context("Sync", range));
+}
+
+absl::Status Region::Evict(ByteRange range) {
+  absl::StatusOr<Pages> pages = PagesOf("Evict", range);
+  if (!pages.ok() || pages->length == 0) return pages.status();
+  const OpContext context = Context("Evict", range);
+  if (absl::Status status = internal::ReleaseMemory(
+          pages->address, pages->length, mode_, context);
+      !status.ok()) {
+    return status;
+  }
+  return internal::DropFileCache(fd_.get(), pages->file_offset, pages->length,
+                                 context);
+}
+
+}  // namespace mmapio

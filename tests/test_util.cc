@@ -1,0 +1,145 @@
+#include "tests/test_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gtest/gtest.h"
+
+namespace mmapio::testing {
+
+std::string MakeTempDir() {
+  const char* root = getenv("TEST_TMPDIR");
+  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/mmapio.XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp(" << pattern << "): " << strerror(errno);
+  }
+  return pattern;
+}
+
+char PatternByte(uint64_t i) {
+  // Differs between neighbouring bytes and between pages.
+  return static_cast<char>((i * 131 + (i >> 12) * 7 + 1) & 0xff);
+}
+
+std::string Pattern(uint64_t offset, uint64_t length) {
+  std::string bytes(length, '\0');
+  for (uint64_t i = 0; i < length; ++i) bytes[i] = PatternByte(offset + i);
+  return bytes;
+}
+
+void WritePatternFile(const std::string& path, uint64_t size) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << path << ": " << strerror(errno);
+  constexpr uint64_t kChunk = 1 << 20;
+  for (uint64_t done = 0; done < size;) {
+    const std::string chunk = Pattern(done, std::min(kChunk, size - done));
+    ASSERT_EQ(pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(done)),
+              static_cast<ssize_t>(chunk.size()));
+    done += chunk.size();
+  }
+  close(fd);
+}
+
+std::string ReadFileRange(const std::string& path, uint64_t offset,
+                          uint64_t length) {
+  std::string bytes(length, '\0');
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  const ssize_t n = pread(fd, bytes.data(), length, static_cast<off_t>(offset));
+  close(fd);
+  bytes.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return bytes;
+}
+
+int CountOpenFds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int count = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(dir);
+  return count - 1;  // The descriptor of `dir` itself.
+}
+
+void RunWithoutCapabilities(const std::function<void()>& body) {
+  std::thread thread([&body] {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    ASSERT_EQ(syscall(SYS_capget, &header, data), 0) << strerror(errno);
+    for (auto& word : data) word.effective = 0;
+    // The raw system call changes this thread only; glibc's wrappers would
+    // change every thread of the process.
+    ASSERT_EQ(syscall(SYS_capset, &header, data), 0) << strerror(errno);
+    body();
+  });
+  thread.join();
+}
+
+ScopedRlimit::ScopedRlimit(int resource, rlim_t soft_limit) : resource_(resource) {
+  EXPECT_EQ(getrlimit(resource, &saved_), 0);
+  struct rlimit lowered = saved_;
+  lowered.rlim_cur = soft_limit;
+  EXPECT_EQ(setrlimit(resource, &lowered), 0) << strerror(errno);
+}
+
+ScopedRlimit::~ScopedRlimit() { setrlimit(resource_, &saved_); }
+
+ScopedTmpfs::ScopedTmpfs(uint64_t size_bytes) {
+  // A private mount namespace, once per thread: nothing mounted here outlives
+  // the process or leaks into the build tree.
+  static thread_local bool private_namespace = [] {
+    return unshare(CLONE_NEWNS) == 0 &&
+           mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+  }();
+  if (!private_namespace) {
+    skip_reason_ = absl::StrCat("cannot make a private mount namespace: ",
+                                strerror(errno), " (needs root)");
+    return;
+  }
+  const std::string dir = MakeTempDir();
+  const std::string options = absl::StrCat("size=", size_bytes);
+  if (mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0) {
+    skip_reason_ = absl::StrCat("cannot mount tmpfs: ", strerror(errno));
+    return;
+  }
+  mount_point_ = dir;
+}
+
+ScopedTmpfs::~ScopedTmpfs() {
+  if (!mount_point_.empty()) umount2(mount_point_.c_str(), MNT_DETACH);
+}
+
+int64_t ProcStatusKb(absl::string_view key) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, key) || !absl::ConsumePrefix(&rest, ":")) {
+      continue;
+    }
+    rest = absl::StripAsciiWhitespace(rest);
+    absl::ConsumeSuffix(&rest, " kB");
+    int64_t value = -1;
+    if (absl::SimpleAtoi(rest, &value)) return value;
+  }
+  return -1;
+}
+
+}  // namespace mmapio::testing

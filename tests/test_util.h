@@ -1,0 +1,75 @@
+// Helpers for tests that work on real files and the real kernel.
+
+#ifndef MMAPIO_TESTS_TEST_UTIL_H_
+#define MMAPIO_TESTS_TEST_UTIL_H_
+
+#include <sys/resource.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace mmapio::testing {
+
+// A fresh directory under TEST_TMPDIR (or /tmp), unique per call.
+std::string MakeTempDir();
+
+// Deterministic bytes: byte i of every file made here is PatternByte(i).
+char PatternByte(uint64_t i);
+std::string Pattern(uint64_t offset, uint64_t length);
+
+// Writes `size` pattern bytes to a new file at `path`.
+void WritePatternFile(const std::string& path, uint64_t size);
+
+// The bytes of `path` in [offset, offset + length), read with pread.
+std::string ReadFileRange(const std::string& path, uint64_t offset,
+                          uint64_t length);
+
+// Descriptors open in this process now.
+int CountOpenFds();
+
+// Runs `body` on a new thread whose effective capabilities are all dropped,
+// so that permission checks apply even when the tests run as root.
+// Capabilities belong to a thread, so the rest of the process keeps them.
+void RunWithoutCapabilities(const std::function<void()>& body);
+
+// Sets a resource limit for the lifetime of the object.
+class ScopedRlimit {
+ public:
+  ScopedRlimit(int resource, rlim_t soft_limit);
+  ~ScopedRlimit();
+  ScopedRlimit(const ScopedRlimit&) = delete;
+  ScopedRlimit& operator=(const ScopedRlimit&) = delete;
+
+ private:
+  int resource_;
+  struct rlimit saved_;
+};
+
+// A tmpfs of `size_bytes` mounted in a private mount namespace of the calling
+// thread, gone when the process exits. mount_point() is empty when mounting
+// is not allowed here; skip_reason() then says why.
+class ScopedTmpfs {
+ public:
+  explicit ScopedTmpfs(uint64_t size_bytes);
+  ~ScopedTmpfs();
+  ScopedTmpfs(const ScopedTmpfs&) = delete;
+  ScopedTmpfs& operator=(const ScopedTmpfs&) = delete;
+
+  const std::string& mount_point() const { return mount_point_; }
+  const std::string& skip_reason() const { return skip_reason_; }
+
+ private:
+  std::string mount_point_;
+  std::string skip_reason_;
+};
+
+// The value of `key` (for example "VmLck") in /proc/self/status, in kB.
+int64_t ProcStatusKb(absl::string_view key);
+
+}  // namespace mmapio::testing
+
+#endif  // MMAPIO_TESTS_TEST_UTIL_H_
