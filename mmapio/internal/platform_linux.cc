@@ -257,33 +257,39 @@ absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
   return absl::OkStatus();
 }
 
+// Sanitizer runtimes replace mlock(3) and munlock(3) with no-ops; the raw
+// system calls keep locking real under AddressSanitizer and ThreadSanitizer.
+long RawMlock(std::byte* address, size_t length) {
+  return syscall(SYS_mlock, address, length);
+}
+
 absl::Status LockMemory(std::byte* address, size_t length, LockMode mode,
                         const OpContext& context) {
-  int result = -1;
-  const char* syscall = "mlock";
+  long result = -1;
+  const char* name = "mlock";
   if (mode == LockMode::kOnFault) {
-    syscall = "mlock2(MLOCK_ONFAULT)";
-    result = mlock2(address, length, MLOCK_ONFAULT);
+    name = "mlock2(MLOCK_ONFAULT)";
+    result = syscall(SYS_mlock2, address, length, MLOCK_ONFAULT);
     if (result != 0 && (errno == ENOSYS || errno == EINVAL)) {
-      syscall = "mlock";
-      result = mlock(address, length);
+      name = "mlock";
+      result = RawMlock(address, length);
     }
   } else {
-    result = mlock(address, length);
+    result = RawMlock(address, length);
   }
   if (result == 0) return absl::OkStatus();
   const int err = errno;
   if (err != ENOMEM && err != EPERM && err != EAGAIN) {
-    return ErrnoError(err, context, syscall);
+    return ErrnoError(err, context, name);
   }
   struct rlimit limit;
   if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0 ||
       limit.rlim_cur == RLIM_INFINITY) {
-    return ErrnoError(err, context, syscall);
+    return ErrnoError(err, context, name);
   }
   return MakeError(
       absl::StatusCode::kResourceExhausted, context,
-      absl::StrCat(syscall, ": ", strerrordesc_np(err),
+      absl::StrCat(name, ": ", strerrordesc_np(err),
                    "; locking ", length, " bytes would exceed RLIMIT_MEMLOCK (",
                    limit.rlim_cur,
                    " bytes for this process, counting pages it already "
@@ -293,7 +299,9 @@ absl::Status LockMemory(std::byte* address, size_t length, LockMode mode,
 
 absl::Status UnlockMemory(std::byte* address, size_t length,
                           const OpContext& context) {
-  if (munlock(address, length) != 0) return ErrnoError(errno, context, "munlock");
+  if (syscall(SYS_munlock, address, length) != 0) {
+    return ErrnoError(errno, context, "munlock");
+  }
   return absl::OkStatus();
 }
 

@@ -1,0 +1,84 @@
+// Micro costs of the region core against the raw system calls it wraps,
+// measured in the same process: what the safety and the error messages cost.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "mmapio/region.h"
+#include "mmapio/residency.h"
+
+namespace mmapio {
+namespace {
+
+// A file of `size` bytes, written once and reused by every benchmark.
+const std::string& BenchFile(size_t size) {
+  static const std::string* path = [size] {
+    const char* dir = getenv("TEST_TMPDIR");
+    auto* p = new std::string(std::string(dir != nullptr ? dir : "/tmp") +
+                              "/mmapio_region_bench.dat");
+    const int fd = open(p->c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    std::vector<char> chunk(1 << 20, 'x');
+    for (size_t done = 0; done < size; done += chunk.size()) {
+      if (write(fd, chunk.data(), chunk.size()) < 0) abort();
+    }
+    close(fd);
+    return p;
+  }();
+  return *path;
+}
+
+constexpr size_t kFileSize = 64 << 20;
+
+void BM_RawOpenMapClose(benchmark::State& state) {
+  const std::string& path = BenchFile(kFileSize);
+  for (auto _ : state) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    void* base = mmap(nullptr, kFileSize, PROT_READ, MAP_SHARED, fd, 0);
+    benchmark::DoNotOptimize(base);
+    munmap(base, kFileSize);
+    close(fd);
+  }
+}
+BENCHMARK(BM_RawOpenMapClose);
+
+void BM_RegionOpenClose(benchmark::State& state) {
+  const std::string& path = BenchFile(kFileSize);
+  for (auto _ : state) {
+    absl::StatusOr<Region> region = Region::Open(path);
+    benchmark::DoNotOptimize(region->bytes().data());
+  }
+}
+BENCHMARK(BM_RegionOpenClose);
+
+void BM_RawMincore(benchmark::State& state) {
+  const std::string& path = BenchFile(kFileSize);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  void* base = mmap(nullptr, kFileSize, PROT_READ, MAP_SHARED, fd, 0);
+  std::vector<unsigned char> pages(kFileSize / 4096);
+  for (auto _ : state) {
+    mincore(base, kFileSize, pages.data());
+    uint64_t resident = 0;
+    for (unsigned char page : pages) resident += page & 1;
+    benchmark::DoNotOptimize(resident);
+  }
+  munmap(base, kFileSize);
+  close(fd);
+}
+BENCHMARK(BM_RawMincore);
+
+void BM_CountResidentPages(benchmark::State& state) {
+  absl::StatusOr<Region> region = Region::Open(BenchFile(kFileSize));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(CountResidentPages(*region));
+  }
+}
+BENCHMARK(BM_CountResidentPages);
+
+}  // namespace
+}  // namespace mmapio
