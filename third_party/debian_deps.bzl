@@ -83,11 +83,16 @@ def _absl_impl(ctx):
         if not directory.exists:
             continue
         for entry in directory.readdir():
-            if entry.basename.startswith("libabsl_") and entry.basename.endswith(".so"):
-                libs[entry.basename[len("lib"):-len(".so")]] = True
+            if entry.basename.startswith("libabsl_") and entry.basename.endswith(".a"):
+                libs[entry.basename] = True
     if not libs:
-        fail("com_google_absl: no libabsl_*.so found; install libabsl-dev")
-    linkopts = ["-Wl,--as-needed"] + ["-l" + lib for lib in sorted(libs.keys())] + ["-Wl,--no-as-needed"]
+        fail("com_google_absl: no libabsl_*.a found; install libabsl-dev")
+
+    # Static archives, as the upstream Bazel build links Abseil: a program
+    # starts without loading dozens of shared objects. The group resolves
+    # the archives' references to each other in any order.
+    linkopts = (["-Wl,--start-group"] + ["-l:" + lib for lib in sorted(libs.keys())] +
+                ["-Wl,--end-group"])
     packages = {"": _cc_library("abseil", linkopts)}
     for target in _ABSL_TARGETS:
         package, _, name = target.partition(":")
