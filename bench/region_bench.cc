@@ -72,13 +72,21 @@ void BM_RawMincore(benchmark::State& state) {
 }
 BENCHMARK(BM_RawMincore);
 
-void BM_CountResidentPages(benchmark::State& state) {
+void BM_SummarizeResidency(benchmark::State& state) {
   absl::StatusOr<Region> region = Region::Open(BenchFile(kFileSize));
   for (auto _ : state) {
-    benchmark::DoNotOptimize(CountResidentPages(*region));
+    benchmark::DoNotOptimize(SummarizeResidency(*region));
   }
 }
-BENCHMARK(BM_CountResidentPages);
+BENCHMARK(BM_SummarizeResidency);
+
+void BM_ResidencyMapCapture(benchmark::State& state) {
+  absl::StatusOr<Region> region = Region::Open(BenchFile(kFileSize));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ResidencyMap::Capture(*region));
+  }
+}
+BENCHMARK(BM_ResidencyMapCapture);
 
 }  // namespace
 }  // namespace mmapio

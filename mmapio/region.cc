@@ -275,6 +275,25 @@ absl::Status Region::Advise(Advice advice, ByteRange range) {
                                 Context(operation, range));
 }
 
+absl::Status Region::Populate(ByteRange range) {
+  absl::StatusOr<Pages> pages = PagesOf("Populate", range);
+  if (!pages.ok() || pages->length == 0) return pages.status();
+  const OpContext context = Context("Populate", range);
+  absl::Status status =
+      internal::PopulateMemory(pages->address, pages->length, context);
+  if (status.code() != absl::StatusCode::kDataLoss) return status;
+  // EFAULT does not say why the page could not be read; a file that no
+  // longer reaches the range does.
+  absl::StatusOr<uint64_t> file_size = internal::FileSize(fd_.get(), context);
+  if (file_size.ok() &&
+      RoundUp(*file_size, page_size()) < pages->file_offset + pages->length) {
+    return MakeError(absl::StatusCode::kOutOfRange, context,
+                     absl::StrCat("the file has shrunk to ", *file_size,
+                                  " bytes, short of the range"));
+  }
+  return status;
+}
+
 absl::Status Region::Lock(ByteRange range, LockMode mode) {
   absl::StatusOr<Pages> pages = PagesOf("Lock", range);
   if (!pages.ok() || pages->length == 0) return pages.status();

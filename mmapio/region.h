@@ -113,6 +113,13 @@ class Region {
 
   absl::Status Advise(Advice advice, ByteRange range = ByteRange::All());
 
+  // Reads the pages of `range` into the page cache and maps them, returning
+  // when they are resident (MADV_POPULATE_READ, Linux 5.14+). A page that
+  // cannot be read fails the call instead of raising SIGBUS: OutOfRange when
+  // it lies past the end of the file, DataLoss otherwise (EIO, poison);
+  // Unimplemented on kernels without MADV_POPULATE_READ.
+  absl::Status Populate(ByteRange range = ByteRange::All());
+
   // Locks the pages of `range` in memory. ResourceExhausted naming
   // RLIMIT_MEMLOCK when the process would exceed it. Unmapping (destruction,
   // shrinking) unlocks.

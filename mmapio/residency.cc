@@ -13,45 +13,291 @@ namespace mmapio {
 namespace {
 
 // Pages asked of mincore at once: 64 MiB of 4 KiB pages, a 16 KiB vector.
-constexpr size_t kWindowPages = 16384;
+constexpr uint64_t kWindowPages = 16384;
 
-}  // namespace
+// The pages under a range of a region, in memory and in the file.
+struct PageSpan {
+  ByteRange range;  // Resolved, relative to the region.
+  uint64_t page_size = 0;
+  int64_t first_page_start = 0;  // Region offset of page 0's first byte.
+  uint64_t count = 0;
+  const std::byte* address = nullptr;  // Of page 0.
+  uint64_t file_offset = 0;            // Of page 0.
 
-absl::StatusOr<ResidentPageCount> CountResidentPages(const Region& region,
-                                                     ByteRange range) {
-  const internal::OpContext context{"CountResidentPages", region.path(),
-                                    region.offset() + range.offset,
-                                    range.length};
+  // Pages [first, first + n) as region bytes clipped to the range.
+  PageRun Run(uint64_t first, uint64_t n, bool resident) const {
+    const int64_t start = first_page_start + static_cast<int64_t>(first * page_size);
+    const int64_t end = start + static_cast<int64_t>(n * page_size);
+    const uint64_t clipped_start = std::max<int64_t>(start, static_cast<int64_t>(range.offset));
+    const uint64_t clipped_end =
+        std::min<uint64_t>(static_cast<uint64_t>(end), range.offset + range.length);
+    return PageRun{clipped_start, clipped_end - clipped_start, resident};
+  }
+};
+
+absl::StatusOr<PageSpan> SpanOf(const Region& region, ByteRange range,
+                                absl::string_view operation) {
   const std::optional<ByteRange> resolved = ResolveWithin(range, region.size());
   if (!resolved.has_value()) {
+    const uint64_t file_offset =
+        range.offset > ~0ull - region.offset() ? ~0ull : region.offset() + range.offset;
     return internal::MakeError(
-        absl::StatusCode::kOutOfRange, context,
-        absl::StrCat("the range is outside the region of ", region.size(),
-                     " bytes"));
+        absl::StatusCode::kOutOfRange,
+        internal::OpContext{operation, region.path(), file_offset, range.length},
+        absl::StrCat("the range ", FormatRange(range.offset, range.length),
+                     " is outside the region of ", region.size(), " bytes"));
   }
-  ResidentPageCount count;
-  if (resolved->length == 0) return count;
-  count.process_local_only = !internal::MincoreSeesPageCache(region.fd());
-  const size_t page = region.page_size();
-  const uintptr_t start =
-      reinterpret_cast<uintptr_t>(region.bytes().data()) + resolved->offset;
-  const uintptr_t first = start - start % page;
-  const uintptr_t end = start + resolved->length;
-  const uint64_t total_pages = (end - first + page - 1) / page;
-  std::vector<unsigned char> window(std::min<uint64_t>(kWindowPages, total_pages));
-  for (uint64_t done = 0; done < total_pages;) {
-    const size_t pages = std::min<uint64_t>(window.size(), total_pages - done);
-    const auto* address = reinterpret_cast<const std::byte*>(first + done * page);
-    if (absl::Status status = internal::QueryResidency(address, pages * page,
-                                                       window.data(), context);
+  PageSpan span;
+  span.range = *resolved;
+  span.page_size = region.page_size();
+  if (resolved->length == 0) return span;
+  const uint64_t delta = region.offset() % span.page_size;
+  const uint64_t first_in_mapping = (delta + resolved->offset) / span.page_size;
+  const uint64_t end_in_mapping =
+      (delta + resolved->offset + resolved->length + span.page_size - 1) /
+      span.page_size;
+  span.first_page_start =
+      static_cast<int64_t>(first_in_mapping * span.page_size) - static_cast<int64_t>(delta);
+  span.count = end_in_mapping - first_in_mapping;
+  span.address =
+      region.bytes().data() - delta + first_in_mapping * span.page_size;
+  span.file_offset = region.offset() - delta + first_in_mapping * span.page_size;
+  return span;
+}
+
+// A window of pages: either uniform (all resident or all missing, `pages`
+// null) or one mincore byte per page.
+struct Window {
+  uint64_t first = 0;
+  uint64_t count = 0;
+  const unsigned char* pages = nullptr;
+  bool all_resident = false;
+
+  bool IsResident(uint64_t i) const {
+    return pages == nullptr ? all_resident : (pages[i] & 1) != 0;
+  }
+};
+
+internal::OpContext ContextOf(const Region& region, const PageSpan& span,
+                              absl::string_view operation) {
+  return internal::OpContext{operation, region.path(),
+                             region.offset() + span.range.offset, span.range.length};
+}
+
+// PermissionDenied where mincore would report every page resident.
+absl::Status CheckKernelTells(const Region& region, const PageSpan& span,
+                              absl::string_view operation) {
+  if (internal::MincoreSeesPageCache(region.fd())) return absl::OkStatus();
+  return internal::MakeError(
+      absl::StatusCode::kPermissionDenied, ContextOf(region, span, operation),
+      "the kernel hides the page cache of files the caller cannot write: "
+      "cachestat refuses and mincore reports every page resident, so "
+      "residency is unknown");
+}
+
+// Walks the span window by window; `visit` returns false to stop early.
+absl::Status ScanWindows(const Region& region, const PageSpan& span,
+                         absl::string_view operation,
+                         absl::FunctionRef<bool(const Window&)> visit) {
+  if (span.count == 0) return absl::OkStatus();
+  if (absl::Status status = CheckKernelTells(region, span, operation); !status.ok()) {
+    return status;
+  }
+  const internal::OpContext context = ContextOf(region, span, operation);
+  // The page cache is what a shared mapping shows, so cachestat can answer
+  // for it; a copy-on-write mapping also holds private pages.
+  bool use_cachestat = region.mode() != AccessMode::kCopyOnWrite;
+  std::vector<unsigned char> pages(std::min(kWindowPages, span.count));
+  for (uint64_t done = 0; done < span.count;) {
+    const uint64_t n = std::min<uint64_t>(pages.size(), span.count - done);
+    if (use_cachestat) {
+      absl::StatusOr<internal::CacheCounters> counters = internal::CacheStat(
+          region.fd(), span.file_offset + done * span.page_size, n * span.page_size,
+          context);
+      if (counters.ok() && (counters->cached == 0 || counters->cached >= n)) {
+        if (!visit(Window{done, n, nullptr, counters->cached > 0})) break;
+        done += n;
+        continue;
+      }
+      if (!counters.ok()) {
+        if (counters.status().code() != absl::StatusCode::kUnimplemented &&
+            counters.status().code() != absl::StatusCode::kPermissionDenied) {
+          return counters.status();
+        }
+        use_cachestat = false;
+      }
+    }
+    if (absl::Status status = internal::QueryResidency(
+            span.address + done * span.page_size, n * span.page_size, pages.data(),
+            context);
         !status.ok()) {
       return status;
     }
-    for (size_t i = 0; i < pages; ++i) count.resident_pages += window[i] & 1;
-    done += pages;
+    if (!visit(Window{done, n, pages.data(), false})) break;
+    done += n;
   }
-  count.pages = total_pages;
-  return count;
+  return absl::OkStatus();
+}
+
+// Joins windows into maximal runs of pages.
+class RunBuilder {
+ public:
+  RunBuilder(const PageSpan& span, absl::FunctionRef<void(const PageRun&)> emit)
+      : span_(span), emit_(emit) {}
+
+  void Add(uint64_t first, uint64_t n, bool resident) {
+    if (length_ > 0 && resident != resident_) Flush();
+    if (length_ == 0) {
+      first_ = first;
+      resident_ = resident;
+    }
+    length_ += n;
+  }
+
+  void AddWindow(const Window& window) {
+    if (window.pages == nullptr) return Add(window.first, window.count, window.all_resident);
+    uint64_t i = 0;
+    while (i < window.count) {
+      const bool resident = window.IsResident(i);
+      uint64_t j = i + 1;
+      while (j < window.count && window.IsResident(j) == resident) ++j;
+      Add(window.first + i, j - i, resident);
+      i = j;
+    }
+  }
+
+  void Flush() {
+    if (length_ > 0) emit_(span_.Run(first_, length_, resident_));
+    length_ = 0;
+  }
+
+ private:
+  const PageSpan& span_;
+  absl::FunctionRef<void(const PageRun&)> emit_;
+  uint64_t first_ = 0;
+  uint64_t length_ = 0;
+  bool resident_ = false;
+};
+
+}  // namespace
+
+absl::string_view ResidencySourceName(ResidencySource source) {
+  return source == ResidencySource::kCachestat ? "cachestat" : "mincore";
+}
+
+absl::StatusOr<ResidencySummary> SummarizeResidency(const Region& region,
+                                                    ByteRange range) {
+  absl::StatusOr<PageSpan> span = SpanOf(region, range, "SummarizeResidency");
+  if (!span.ok()) return span.status();
+  ResidencySummary summary;
+  summary.pages = span->count;
+  if (region.mode() != AccessMode::kCopyOnWrite && span->count > 0) {
+    absl::StatusOr<internal::CacheCounters> counters = internal::CacheStat(
+        region.fd(), span->file_offset, span->count * span->page_size,
+        ContextOf(region, *span, "SummarizeResidency"));
+    if (counters.ok()) {
+      summary.source = ResidencySource::kCachestat;
+      summary.resident_pages = std::min(counters->cached, span->count);
+      summary.dirty_pages = counters->dirty;
+      summary.writeback_pages = counters->writeback;
+      summary.evicted_pages = counters->evicted;
+      summary.recently_evicted_pages = counters->recently_evicted;
+      return summary;
+    }
+    if (counters.status().code() != absl::StatusCode::kUnimplemented &&
+        counters.status().code() != absl::StatusCode::kPermissionDenied) {
+      return counters.status();
+    }
+  }
+  absl::Status status = ScanWindows(
+      region, *span, "SummarizeResidency", [&summary](const Window& window) {
+        if (window.pages == nullptr) {
+          summary.resident_pages += window.all_resident ? window.count : 0;
+        } else {
+          for (uint64_t i = 0; i < window.count; ++i) {
+            summary.resident_pages += window.pages[i] & 1;
+          }
+        }
+        return true;
+      });
+  if (!status.ok()) return status;
+  return summary;
+}
+
+absl::Status ForEachRun(const Region& region, ByteRange range,
+                        absl::FunctionRef<void(const PageRun&)> visit) {
+  absl::StatusOr<PageSpan> span = SpanOf(region, range, "ForEachRun");
+  if (!span.ok()) return span.status();
+  RunBuilder runs(*span, visit);
+  absl::Status status =
+      ScanWindows(region, *span, "ForEachRun", [&runs](const Window& window) {
+        runs.AddWindow(window);
+        return true;
+      });
+  if (status.ok()) runs.Flush();
+  return status;
+}
+
+absl::StatusOr<uint64_t> ResidentPrefix(const Region& region, ByteRange range) {
+  absl::StatusOr<PageSpan> span = SpanOf(region, range, "ResidentPrefix");
+  if (!span.ok()) return span.status();
+  uint64_t resident = 0;
+  absl::Status status =
+      ScanWindows(region, *span, "ResidentPrefix", [&resident](const Window& window) {
+        uint64_t i = 0;
+        while (i < window.count && window.IsResident(i)) ++i;
+        resident += i;
+        return i == window.count;
+      });
+  if (!status.ok()) return status;
+  if (resident == 0) return 0;
+  return span->Run(0, resident, true).length;
+}
+
+absl::StatusOr<ResidencyMap> ResidencyMap::Capture(const Region& region,
+                                                   ByteRange range) {
+  absl::StatusOr<PageSpan> span = SpanOf(region, range, "ResidencyMap::Capture");
+  if (!span.ok()) return span.status();
+  ResidencyMap map;
+  map.range_ = span->range;
+  map.page_size_ = span->page_size;
+  map.first_page_start_ = span->first_page_start;
+  map.page_count_ = span->count;
+  map.bits_.assign((span->count + 63) / 64, 0);
+  absl::Status status = ScanWindows(
+      region, *span, "ResidencyMap::Capture", [&map](const Window& window) {
+        for (uint64_t i = 0; i < window.count; ++i) {
+          if (!window.IsResident(i)) continue;
+          const uint64_t page = window.first + i;
+          map.bits_[page / 64] |= uint64_t{1} << (page % 64);
+          ++map.resident_pages_;
+        }
+        return true;
+      });
+  if (!status.ok()) return status;
+  return map;
+}
+
+std::vector<PageRun> ResidencyMap::Runs() const {
+  PageSpan span;
+  span.range = range_;
+  span.page_size = page_size_;
+  span.first_page_start = first_page_start_;
+  span.count = page_count_;
+  std::vector<PageRun> runs;
+  RunBuilder builder(span, [&runs](const PageRun& run) { runs.push_back(run); });
+  for (uint64_t i = 0; i < page_count_; ++i) builder.Add(i, 1, IsResident(i));
+  builder.Flush();
+  return runs;
+}
+
+uint64_t ResidencyMap::ResidentPrefix() const {
+  uint64_t pages = 0;
+  while (pages < page_count_ && IsResident(pages)) ++pages;
+  if (pages == 0) return 0;
+  const int64_t end = first_page_start_ + static_cast<int64_t>(pages * page_size_);
+  return std::min<uint64_t>(static_cast<uint64_t>(end), range_.offset + range_.length) -
+         range_.offset;
 }
 
 }  // namespace mmapio

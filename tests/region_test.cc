@@ -45,7 +45,7 @@ class RegionTest : public ::testing::Test {
   }
 
   uint64_t Resident(const Region& region, ByteRange range = ByteRange::All()) {
-    absl::StatusOr<ResidentPageCount> count = CountResidentPages(region, range);
+    absl::StatusOr<ResidencySummary> count = SummarizeResidency(region, range);
     EXPECT_TRUE(count.ok()) << count.status();
     return count.ok() ? count->resident_pages : 0;
   }
@@ -524,7 +524,7 @@ TEST_F(BadInputTest, OperationRangesOutsideTheRegion) {
     EXPECT_EQ(region->Sync(SyncMode::kSync, range).code(),
               absl::StatusCode::kOutOfRange);
     EXPECT_EQ(region->Evict(range).code(), absl::StatusCode::kOutOfRange);
-    EXPECT_EQ(CountResidentPages(*region, range).status().code(),
+    EXPECT_EQ(SummarizeResidency(*region, range).status().code(),
               absl::StatusCode::kOutOfRange);
   }
   const absl::Status status = region->Evict(past);

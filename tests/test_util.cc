@@ -7,7 +7,9 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -124,6 +126,60 @@ ScopedTmpfs::ScopedTmpfs(uint64_t size_bytes) {
 
 ScopedTmpfs::~ScopedTmpfs() {
   if (!mount_point_.empty()) umount2(mount_point_.c_str(), MNT_DETACH);
+}
+
+void MakeResident(const std::string& path,
+                  const std::vector<std::pair<uint64_t, uint64_t>>& page_intervals) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path;
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  ASSERT_EQ(fdatasync(fd), 0);
+  ASSERT_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* base = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(base, MAP_FAILED);
+  ASSERT_EQ(madvise(base, size, MADV_RANDOM), 0);
+  const auto* bytes = static_cast<const volatile char*>(base);
+  const long page = sysconf(_SC_PAGESIZE);
+  for (const auto& [first, end] : page_intervals) {
+    for (uint64_t i = first; i < end; ++i) {
+      EXPECT_EQ(bytes[i * page], PatternByte(i * page));
+    }
+  }
+  // Unmapping leaves the pages cached.
+  munmap(base, size);
+  close(fd);
+}
+
+std::vector<bool> MincorePages(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || st.st_size == 0) {
+    if (fd >= 0) close(fd);
+    return {};
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  const long page = sysconf(_SC_PAGESIZE);
+  void* base = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  std::vector<unsigned char> vec((size + page - 1) / page);
+  EXPECT_EQ(mincore(base, size, vec.data()), 0);
+  munmap(base, size);
+  close(fd);
+  std::vector<bool> pages;
+  for (unsigned char v : vec) pages.push_back((v & 1) != 0);
+  return pages;
+}
+
+uint64_t MincoreResidentPages(const std::string& path) {
+  uint64_t resident = 0;
+  for (bool page : MincorePages(path)) resident += page;
+  return resident;
+}
+
+void ResetPeakRss() {
+  std::ofstream clear_refs("/proc/self/clear_refs");
+  clear_refs << "5";
 }
 
 int64_t ProcStatusKb(absl::string_view key) {

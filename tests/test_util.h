@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -66,6 +68,19 @@ class ScopedTmpfs {
   std::string mount_point_;
   std::string skip_reason_;
 };
+
+// Evicts `path` from the page cache, then reads the pages of each
+// [first, end) page interval one at a time (no readahead), so that exactly
+// those pages are resident, each in a folio of its own.
+void MakeResident(const std::string& path,
+                  const std::vector<std::pair<uint64_t, uint64_t>>& page_intervals);
+
+// Residency of each page of `path` by direct mincore on a fresh mapping.
+std::vector<bool> MincorePages(const std::string& path);
+uint64_t MincoreResidentPages(const std::string& path);
+
+// Resets this process's peak resident set size (VmHWM).
+void ResetPeakRss();
 
 // The value of `key` (for example "VmLck") in /proc/self/status, in kB.
 int64_t ProcStatusKb(absl::string_view key);

@@ -1,63 +1,139 @@
 #include "tools/file_walk.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include <algorithm>
-#include <filesystem>
-#include <system_error>
-#include <vector>
+#include <cstdio>
+#include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace mmapio::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
-absl::Status WalkError(const std::string& path, const std::error_code& error) {
+absl::Status PathError(const std::string& operation, const std::string& path, int err) {
   return absl::Status(absl::StatusCode::kUnavailable,
-                      absl::StrCat("walk \"", path, "\": ", error.message()));
+                      absl::StrCat(operation, " \"", path, "\": ", strerror(err)));
 }
 
-void WalkDirectory(const std::string& path,
-                   const std::function<void(const std::string&)>& on_file,
-                   const std::function<void(const absl::Status&)>& on_error) {
-  std::error_code error;
-  fs::directory_iterator it(path, error);
-  if (error) {
-    on_error(WalkError(path, error));
-    return;
+bool Matches(const std::vector<std::string>& globs, const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const char* name = path.c_str() + (slash == std::string::npos ? 0 : slash + 1);
+  for (const std::string& glob : globs) {
+    if (fnmatch(glob.c_str(), name, 0) == 0 ||
+        fnmatch(glob.c_str(), path.c_str(), 0) == 0) {
+      return true;
+    }
   }
-  std::vector<fs::directory_entry> entries;
-  for (; it != fs::directory_iterator(); it.increment(error)) {
-    if (error) {
-      on_error(WalkError(path, error));
+  return false;
+}
+
+class Walker {
+ public:
+  Walker(const WalkOptions& options, const std::function<void(const std::string&)>& on_file,
+         const std::function<void(const absl::Status&)>& on_error)
+      : options_(options), on_file_(on_file), on_error_(on_error) {}
+
+  void Argument(const std::string& path) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      // Let the command report it with its own words (NotFound, ...).
+      on_file_(path);
       return;
     }
-    entries.push_back(*it);
+    Visit(path, st);
   }
-  std::sort(entries.begin(), entries.end());
-  for (const fs::directory_entry& entry : entries) {
-    if (entry.is_symlink(error)) continue;
-    if (entry.is_directory(error)) {
-      WalkDirectory(entry.path().string(), on_file, on_error);
-    } else {
-      on_file(entry.path().string());
+
+ private:
+  void Visit(const std::string& path, const struct stat& st) {
+    if (S_ISDIR(st.st_mode) && options_.recurse) {
+      if (Matches(options_.exclude, path)) return;
+      // A directory reached twice (through a followed link) is a cycle.
+      if (!directories_.insert({st.st_dev, st.st_ino}).second) return;
+      Directory(path);
+      return;
+    }
+    if (!options_.include.empty() && !Matches(options_.include, path)) return;
+    if (Matches(options_.exclude, path)) return;
+    if (S_ISREG(st.st_mode)) {
+      if (options_.max_size.has_value() &&
+          static_cast<uint64_t>(st.st_size) > *options_.max_size) {
+        return;
+      }
+      if (!files_.insert({st.st_dev, st.st_ino}).second) return;
+    }
+    on_file_(path);
+  }
+
+  void Directory(const std::string& path) {
+    DIR* dir = opendir(path.c_str());
+    if (dir == nullptr) return on_error_(PathError("open directory", path, errno));
+    std::vector<std::string> names;
+    errno = 0;
+    while (const dirent* entry = readdir(dir)) {
+      if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
+        names.emplace_back(entry->d_name);
+      }
+    }
+    const int err = errno;
+    closedir(dir);
+    if (err != 0) on_error_(PathError("read directory", path, err));
+    std::sort(names.begin(), names.end());
+    const std::string prefix = path.back() == '/' ? path : path + "/";
+    for (const std::string& name : names) {
+      const std::string child = prefix + name;
+      struct stat st;
+      if (lstat(child.c_str(), &st) != 0) {
+        on_error_(PathError("stat", child, errno));
+        continue;
+      }
+      if (S_ISLNK(st.st_mode)) {
+        if (!options_.follow_symlinks) continue;
+        if (stat(child.c_str(), &st) != 0) {
+          on_error_(PathError("follow link", child, errno));
+          continue;
+        }
+      }
+      Visit(child, st);
     }
   }
-}
+
+  const WalkOptions& options_;
+  const std::function<void(const std::string&)>& on_file_;
+  const std::function<void(const absl::Status&)>& on_error_;
+  std::set<std::pair<dev_t, ino_t>> files_;
+  std::set<std::pair<dev_t, ino_t>> directories_;
+};
 
 }  // namespace
 
 void WalkPaths(const std::vector<std::string>& paths, const WalkOptions& options,
                const std::function<void(const std::string&)>& on_file,
                const std::function<void(const absl::Status&)>& on_error) {
-  for (const std::string& path : paths) {
-    std::error_code error;
-    if (options.recurse && fs::is_directory(path, error)) {
-      WalkDirectory(path, on_file, on_error);
-    } else {
-      on_file(path);
-    }
-  }
+  Walker walker(options, on_file, on_error);
+  for (const std::string& path : paths) walker.Argument(path);
+}
+
+absl::StatusOr<std::vector<std::string>> ReadPathList(const std::string& source,
+                                                      bool nul_separated) {
+  FILE* file = source == "-" ? stdin : fopen(source.c_str(), "re");
+  if (file == nullptr) return PathError("read file list", source, errno);
+  std::string text;
+  char buffer[65536];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), file)) text.append(buffer, n);
+  const bool failed = ferror(file) != 0;
+  if (file != stdin) fclose(file);
+  if (failed) return PathError("read file list", source, EIO);
+  std::vector<std::string> paths =
+      absl::StrSplit(text, nul_separated ? absl::ByChar('\0') : absl::ByChar('\n'),
+                     absl::SkipEmpty());
+  return paths;
 }
 
 }  // namespace mmapio::cli

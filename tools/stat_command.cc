@@ -1,94 +1,215 @@
-#include "tools/stat_command.h"
+// mmapio stat: size and page-cache residency per file, and a total.
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
-#include <vector>
+#include <utility>
 
-#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "mmapio/region.h"
 #include "mmapio/residency.h"
+#include "tools/command.h"
 #include "tools/format.h"
 
 namespace mmapio::cli {
 namespace {
 
+// Counters summed over files; an optional one stays known only while every
+// file knew it.
 struct Totals {
   uint64_t files = 0;
-  uint64_t bytes = 0;
+  uint64_t size_bytes = 0;
   uint64_t pages = 0;
-  uint64_t resident_pages = 0;
-  uint64_t page_size = 0;
+  std::optional<uint64_t> resident_pages = 0;
+  std::optional<uint64_t> dirty_pages = 0;
+  std::optional<uint64_t> writeback_pages = 0;
+  std::optional<uint64_t> evicted_pages = 0;
+  std::optional<uint64_t> recently_evicted_pages = 0;
+  uint64_t page_size = 4096;
 };
 
-void PrintRow(const std::string& size, const std::string& pages,
-              const std::string& resident, const std::string& percent,
-              const std::string& name) {
-  absl::PrintF("%12s %12s %12s %7s  %s\n", size, pages, resident, percent, name);
+void AddKnown(std::optional<uint64_t>& sum, const std::optional<uint64_t>& value) {
+  sum = sum.has_value() && value.has_value() ? std::optional(*sum + *value)
+                                             : std::nullopt;
+}
+
+std::optional<uint64_t> Times(std::optional<uint64_t> pages, uint64_t page_size) {
+  if (!pages.has_value()) return std::nullopt;
+  return *pages * page_size;
+}
+
+// A summary whose counts are all unknown, for a file the kernel would not
+// describe.
+ResidencySummary UnknownSummary(const Region& region, ByteRange range) {
+  ResidencySummary summary;
+  const uint64_t page = region.page_size();
+  const uint64_t first = (region.offset() + range.offset) / page;
+  const uint64_t end = (region.offset() + range.offset + range.length + page - 1) / page;
+  summary.pages = end - first;
+  return summary;
+}
+
+std::string Cell(const std::optional<uint64_t>& value) {
+  return value.has_value() ? absl::StrCat(*value) : "?";
+}
+
+void AddCounters(JsonLine& line, uint64_t size_bytes, uint64_t pages,
+                 const std::optional<uint64_t>& resident, uint64_t page_size) {
+  line.Add("size_bytes", size_bytes)
+      .Add("pages", pages)
+      .Add("resident_pages", resident)
+      .Add("resident_bytes", Times(resident, page_size));
+}
+
+void AddOptional(JsonLine& line, absl::string_view key,
+                 const std::optional<uint64_t>& value) {
+  if (value.has_value()) line.Add(key, *value);
+}
+
+struct Row {
+  std::string size, pages, resident, resident_size, percent, dirty, writeback,
+      evicted, recent, name;
+};
+
+void PrintRow(const Row& row) {
+  absl::PrintF("%10s %10s %10s %10s %6s %8s %8s %9s %9s  %s\n", row.size,
+               row.pages, row.resident, row.resident_size, row.percent,
+               row.dirty, row.writeback, row.evicted, row.recent, row.name);
+}
+
+Row CountersRow(uint64_t size_bytes, uint64_t pages,
+                const std::optional<uint64_t>& resident, uint64_t page_size,
+                const std::optional<uint64_t>& dirty,
+                const std::optional<uint64_t>& writeback,
+                const std::optional<uint64_t>& evicted,
+                const std::optional<uint64_t>& recent, bool exact,
+                std::string name) {
+  const std::optional<uint64_t> resident_bytes = Times(resident, page_size);
+  return Row{FormatBytes(size_bytes, exact),
+             absl::StrCat(pages),
+             Cell(resident),
+             resident_bytes.has_value() ? FormatBytes(*resident_bytes, exact) : "?",
+             resident.has_value() ? Percent(*resident, pages) : "?",
+             Cell(dirty),
+             Cell(writeback),
+             Cell(evicted),
+             Cell(recent),
+             std::move(name)};
 }
 
 }  // namespace
 
 const char kStatHelp[] =
-    R"(usage: mmapio stat [--bytes] [--no-recurse] PATH...
+    R"(usage: mmapio stat [OPTIONS] PATH...
 
 Prints, for each file, its size, its pages, how many of them are in the page
-cache now, and the share resident; then a total line. Directories are walked
-recursively without following symbolic links.
+cache now (count and share), and, where the kernel tells (cachestat, Linux
+6.5+), its dirty, evicted and recently evicted pages; then a total line.
+Directories are walked recursively; symbolic links inside them are not
+followed; a file with several hard links is counted once.
 
-A resident count marked "?" could not be read for the whole page cache: the
-kernel shows mincore(2) the cache of a file only to callers who could write
-it, and reports just this process's own mapped pages otherwise.
+A count shown as "?" (null in JSON) is one the kernel would not give: it
+shows a file's page cache only to callers who could write the file (for
+others, cachestat refuses and mincore claims every page is resident, the
+number vmtouch and fincore print). Such a file is still listed, its error
+goes to stderr, and the exit status is 1.
 
-  --bytes        exact byte counts instead of KiB/MiB/GiB
-  --no-recurse   do not walk into directories
+options:
+  --bytes            exact byte counts instead of KiB/MiB/GiB
+  --json             one JSON object per file, then {"total": {...}}
+  --range=START-END  only these bytes of each file (4k-50M, 1G-, -8M)
+  --no-recurse       do not walk into directories
+  --follow           follow symbolic links inside directories
+  --include=GLOB,..  only files whose name or path matches a glob
+  --exclude=GLOB,..  skip files and directories that match a glob
+  --max-size=SIZE    skip files larger than SIZE
+  --files-from=FILE  also take paths from FILE, one per line ("-": stdin)
+  -0                 paths in --files-from are separated by NUL bytes
+
+JSON fields: path, size_bytes, pages, resident_pages, resident_bytes,
+dirty_pages, writeback_pages, evicted_pages, recently_evicted_pages (when
+known), source ("cachestat" or "mincore"; null when unknown).
 
 examples:
   mmapio stat /usr/lib/x86_64-linux-gnu
-  mmapio stat --bytes /var/lib/db/data.bin
+  mmapio stat --json --bytes /var/lib/db/data.bin
+  find /srv -name '*.idx' -print0 | mmapio stat --files-from=- -0
 )";
 
-int RunStat(const std::vector<std::string>& paths, const StatOptions& options) {
+int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
   Totals totals;
-  bool failed = false;
-  bool partial_view = false;
-  auto report = [&failed](const absl::Status& status) {
-    absl::FPrintF(stderr, "mmapio stat: %s\n", status.message());
-    failed = true;
-  };
-  PrintRow("SIZE", "PAGES", "RESIDENT", "RES%", "PATH");
-  WalkPaths(
-      paths, options.walk,
-      [&](const std::string& path) {
-        absl::StatusOr<Region> region = Region::Open(path);
-        if (!region.ok()) return report(region.status());
-        absl::StatusOr<ResidentPageCount> count = CountResidentPages(*region);
-        if (!count.ok()) return report(count.status());
-        ++totals.files;
-        totals.bytes += region->size();
-        totals.pages += count->pages;
-        totals.resident_pages += count->resident_pages;
-        totals.page_size = region->page_size();
-        partial_view |= count->process_local_only;
-        const std::string resident =
-            count->process_local_only ? "?" : absl::StrCat(count->resident_pages);
-        PrintRow(FormatBytes(region->size(), options.exact_bytes),
-                 absl::StrCat(count->pages), resident,
-                 count->process_local_only
-                     ? "?"
-                     : Percent(count->resident_pages, count->pages),
-                 path);
-      },
-      report);
-  PrintRow(FormatBytes(totals.bytes, options.exact_bytes),
-           absl::StrCat(totals.pages),
-           absl::StrCat(totals.resident_pages, partial_view ? "+?" : ""),
-           Percent(totals.resident_pages, totals.pages),
-           absl::StrFormat("total (%d files, %s resident)", totals.files,
-                           FormatBytes(totals.resident_pages * totals.page_size,
-                                       options.exact_bytes)));
-  return failed ? 1 : 0;
+  FileLoop loop("stat", options);
+  if (!options.json) {
+    PrintRow(Row{"SIZE", "PAGES", "RESIDENT", "RES-SIZE", "RES%", "DIRTY",
+                 "WBACK", "EVICTED", "RECENT", "PATH"});
+  }
+  loop.Run(paths, [&](const std::string& path) -> absl::Status {
+    absl::StatusOr<Region> region = Region::Open(path);
+    if (!region.ok()) return region.status();
+    absl::StatusOr<ByteRange> range = RangeIn(*region, options);
+    if (!range.ok()) return range.status();
+    absl::StatusOr<ResidencySummary> summary = SummarizeResidency(*region, *range);
+    if (!summary.ok() && summary.status().code() != absl::StatusCode::kPermissionDenied) {
+      return summary.status();
+    }
+    // Unknown residency is still a line, with every count unknown.
+    const absl::Status unknown = summary.status();
+    if (!summary.ok()) summary = UnknownSummary(*region, *range);
+    const std::optional<uint64_t> resident =
+        unknown.ok() ? std::optional(summary->resident_pages) : std::nullopt;
+    const uint64_t page_size = region->page_size();
+    ++totals.files;
+    totals.size_bytes += range->length;
+    totals.pages += summary->pages;
+    totals.page_size = page_size;
+    AddKnown(totals.resident_pages, resident);
+    AddKnown(totals.dirty_pages, summary->dirty_pages);
+    AddKnown(totals.writeback_pages, summary->writeback_pages);
+    AddKnown(totals.evicted_pages, summary->evicted_pages);
+    AddKnown(totals.recently_evicted_pages, summary->recently_evicted_pages);
+    if (options.json) {
+      JsonLine line;
+      line.Add("path", path);
+      AddCounters(line, range->length, summary->pages, resident, page_size);
+      AddOptional(line, "dirty_pages", summary->dirty_pages);
+      AddOptional(line, "writeback_pages", summary->writeback_pages);
+      AddOptional(line, "evicted_pages", summary->evicted_pages);
+      AddOptional(line, "recently_evicted_pages", summary->recently_evicted_pages);
+      if (unknown.ok()) {
+        line.Add("source", ResidencySourceName(summary->source));
+      } else {
+        line.AddRaw("source", "null");
+      }
+      absl::PrintF("%s\n", line.Build());
+    } else {
+      PrintRow(CountersRow(range->length, summary->pages, resident, page_size,
+                           summary->dirty_pages, summary->writeback_pages,
+                           summary->evicted_pages,
+                           summary->recently_evicted_pages, options.exact_bytes,
+                           path));
+    }
+    return unknown;
+  });
+  if (options.json) {
+    JsonLine total;
+    total.Add("files", totals.files);
+    AddCounters(total, totals.size_bytes, totals.pages, totals.resident_pages,
+                totals.page_size);
+    AddOptional(total, "dirty_pages", totals.dirty_pages);
+    AddOptional(total, "writeback_pages", totals.writeback_pages);
+    AddOptional(total, "evicted_pages", totals.evicted_pages);
+    AddOptional(total, "recently_evicted_pages", totals.recently_evicted_pages);
+    absl::PrintF("%s\n", JsonLine().AddRaw("total", total.Build()).Build());
+  } else {
+    PrintRow(CountersRow(totals.size_bytes, totals.pages, totals.resident_pages,
+                         totals.page_size, totals.dirty_pages,
+                         totals.writeback_pages, totals.evicted_pages,
+                         totals.recently_evicted_pages, options.exact_bytes,
+                         absl::StrFormat("total (%d files)", totals.files)));
+  }
+  return loop.exit_code();
 }
 
 }  // namespace mmapio::cli

@@ -62,6 +62,11 @@ void Unmap(std::byte* base, size_t length);
 // `address` and `length` are page-aligned in all of these.
 absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
                           const OpContext& context);
+// Faults the range in for reading (MADV_POPULATE_READ) and returns when it
+// is resident. A page that cannot be read gives DataLoss (EFAULT), not
+// SIGBUS; a kernel without the advice gives Unimplemented.
+absl::Status PopulateMemory(std::byte* address, size_t length,
+                            const OpContext& context);
 absl::Status LockMemory(std::byte* address, size_t length, LockMode mode,
                         const OpContext& context);
 absl::Status UnlockMemory(std::byte* address, size_t length,
@@ -80,6 +85,22 @@ absl::Status DropFileCache(int fd, uint64_t offset, uint64_t length,
 // Extends the file to `new_size`, reserving blocks so a full disk fails here.
 absl::Status Allocate(int fd, uint64_t old_size, uint64_t new_size,
                       const OpContext& context);
+// Page-cache counters of a file range, from cachestat(2) (Linux 6.5+).
+struct CacheCounters {
+  uint64_t cached = 0;
+  uint64_t dirty = 0;
+  uint64_t writeback = 0;
+  uint64_t evicted = 0;
+  uint64_t recently_evicted = 0;
+};
+
+// cachestat(2) over [offset, offset + length) of `fd` (pages touched by the
+// range). Unimplemented where the kernel has no cachestat; PermissionDenied
+// where it refuses this caller (6.14+ asks for write permission).
+absl::StatusOr<CacheCounters> CacheStat(int fd, uint64_t offset,
+                                        uint64_t length,
+                                        const OpContext& context);
+
 // Whether mincore(2) on a mapping of `fd` reports the page cache, or only
 // this process's mapped pages: the kernel shows the cache to the file's owner,
 // to CAP_FOWNER and to whoever could open the file for writing.

@@ -9,6 +9,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -257,6 +258,29 @@ absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
   return absl::OkStatus();
 }
 
+absl::Status PopulateMemory(std::byte* address, size_t length,
+                            const OpContext& context) {
+  // A fatal signal or a racing munmap can interrupt the walk; anything else
+  // is final.
+  int result;
+  do {
+    result = madvise(address, length, MADV_POPULATE_READ);
+  } while (result != 0 && (errno == EINTR || errno == EAGAIN));
+  if (result == 0) return absl::OkStatus();
+  const int err = errno;
+  if (err == EINVAL) {
+    return MakeError(absl::StatusCode::kUnimplemented, context,
+                     "madvise(MADV_POPULATE_READ): not supported by this "
+                     "kernel (Linux 5.14+)");
+  }
+  if (err == EFAULT) {
+    return MakeError(absl::StatusCode::kDataLoss, context,
+                     "madvise(MADV_POPULATE_READ): a page could not be read "
+                     "(EFAULT: I/O error or hardware poison)");
+  }
+  return ErrnoError(err, context, "madvise(MADV_POPULATE_READ)");
+}
+
 // Sanitizer runtimes replace mlock(3) and munlock(3) with no-ops; the raw
 // system calls keep locking real under AddressSanitizer and ThreadSanitizer.
 long RawMlock(std::byte* address, size_t length) {
@@ -358,6 +382,47 @@ absl::Status Allocate(int fd, uint64_t old_size, uint64_t new_size,
                                   static_cast<off_t>(new_size - old_size));
   if (err != 0) return ErrnoError(err, context, "posix_fallocate");
   return absl::OkStatus();
+}
+
+namespace {
+
+// <linux/mman.h> of older kernels lacks these; the layout is the kernel ABI.
+struct CachestatRange {
+  uint64_t off;
+  uint64_t len;
+};
+struct Cachestat {
+  uint64_t nr_cache;
+  uint64_t nr_dirty;
+  uint64_t nr_writeback;
+  uint64_t nr_evicted;
+  uint64_t nr_recently_evicted;
+};
+#if defined(__x86_64__) || defined(__aarch64__)
+constexpr long kCachestatSyscall = 451;
+#else
+constexpr long kCachestatSyscall = -1;
+#endif
+
+}  // namespace
+
+absl::StatusOr<CacheCounters> CacheStat(int fd, uint64_t offset,
+                                        uint64_t length,
+                                        const OpContext& context) {
+  // Once the kernel says it has no cachestat, stop asking.
+  static std::atomic<bool> missing{kCachestatSyscall < 0};
+  if (!missing.load(std::memory_order_relaxed)) {
+    CachestatRange range{offset, length};
+    Cachestat stat{};
+    if (syscall(kCachestatSyscall, fd, &range, &stat, 0) == 0) {
+      return CacheCounters{stat.nr_cache, stat.nr_dirty, stat.nr_writeback,
+                           stat.nr_evicted, stat.nr_recently_evicted};
+    }
+    if (errno != ENOSYS) return ErrnoError(errno, context, "cachestat");
+    missing.store(true, std::memory_order_relaxed);
+  }
+  return MakeError(absl::StatusCode::kUnimplemented, context,
+                   "cachestat: this kernel has no cachestat(2) (Linux 6.5+)");
 }
 
 bool MincoreSeesPageCache(int fd) {

@@ -1,0 +1,48 @@
+#include "tools/command.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace mmapio::cli {
+
+void FileLoop::Run(const std::vector<std::string>& paths,
+                   const std::function<absl::Status(const std::string&)>& on_file) {
+  WalkPaths(
+      paths, options_.walk,
+      [&](const std::string& path) { Report(on_file(path)); },
+      [&](const absl::Status& status) { Report(status); });
+}
+
+void FileLoop::Report(const absl::Status& status) {
+  if (status.ok()) return;
+  absl::FPrintF(stderr, "mmapio %s: %s\n", command_, status.message());
+  failed_ = true;
+}
+
+absl::StatusOr<ByteRange> RangeIn(const Region& region, const CliOptions& options) {
+  if (!options.range.has_value()) return ByteRange{0, region.size()};
+  const ByteRange range = *options.range;
+  if (range.offset > region.size()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "range \"", region.path(), "\" ", FormatRange(range.offset, range.length),
+        ": starts past the end of the file (", region.size(), " bytes)"));
+  }
+  const uint64_t left = region.size() - range.offset;
+  return ByteRange{range.offset, std::min(range.length, left)};
+}
+
+int TerminalWidth() {
+  winsize size{};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 &&
+      size.ws_col > 0) {
+    return size.ws_col;
+  }
+  return 0;
+}
+
+}  // namespace mmapio::cli

@@ -1,0 +1,129 @@
+// mmapio watch: residency over time, with deltas and thrashing flagged.
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "mmapio/region.h"
+#include "mmapio/residency.h"
+#include "tools/command.h"
+#include "tools/format.h"
+
+namespace mmapio::cli {
+namespace {
+
+struct Watched {
+  Region region;
+  ByteRange range;
+  std::optional<ResidencySummary> last;
+};
+
+std::string Delta(uint64_t now, std::optional<uint64_t> before) {
+  if (!before.has_value()) return "";
+  const int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(*before);
+  return delta == 0 ? "" : absl::StrFormat("(%+d)", delta);
+}
+
+std::optional<uint64_t> Field(const std::optional<ResidencySummary>& summary,
+                              std::optional<uint64_t> ResidencySummary::*field) {
+  if (!summary.has_value()) return std::nullopt;
+  return (*summary).*field;
+}
+
+}  // namespace
+
+const char kWatchHelp[] =
+    R"(usage: mmapio watch [OPTIONS] PATH...
+
+Measures the residency of each file every --interval and prints it with the
+change since the last time: resident pages and, where the kernel tells
+(cachestat), recently evicted pages. A file whose recently evicted count
+grows is flagged THRASHING: the kernel is evicting its pages under memory
+pressure and reading them back. On a terminal the table is redrawn in place;
+otherwise one block is appended per round.
+
+options:
+  --interval=DURATION  time between rounds (default 1s; 250ms, 5s, ...)
+  --count=N            stop after N rounds (default: until interrupted)
+  --range=START-END    only these bytes of each file
+  --json               one JSON object per file per round
+  and the path options of "mmapio stat --help"
+
+examples:
+  mmapio watch /var/lib/db
+  mmapio watch --interval=250ms --count=20 --json /srv/index
+)";
+
+int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
+  FileLoop loop("watch", options);
+  std::vector<Watched> files;
+  loop.Run(paths, [&](const std::string& path) -> absl::Status {
+    absl::StatusOr<Region> region = Region::Open(path);
+    if (!region.ok()) return region.status();
+    absl::StatusOr<ByteRange> range = RangeIn(*region, options);
+    if (!range.ok()) return range.status();
+    files.push_back(Watched{*std::move(region), *range, std::nullopt});
+    return absl::OkStatus();
+  });
+  const bool redraw = !options.json && isatty(STDOUT_FILENO);
+  for (uint64_t round = 1; options.count == 0 || round <= options.count; ++round) {
+    if (round > 1) absl::SleepFor(options.interval);
+    const std::string now = absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone());
+    if (redraw) absl::PrintF("\033[H\033[2J");
+    if (!options.json) {
+      absl::PrintF("%s  round %d\n%10s %12s %9s %12s  %s\n", now, round, "PAGES",
+                   "RESIDENT", "RES%", "RECENT-EVICT", "PATH");
+    }
+    for (Watched& file : files) {
+      absl::StatusOr<ResidencySummary> summary =
+          SummarizeResidency(file.region, file.range);
+      if (!summary.ok()) {
+        loop.Report(summary.status());
+        continue;
+      }
+      const std::optional<uint64_t> last_resident =
+          file.last.has_value() ? std::optional(file.last->resident_pages) : std::nullopt;
+      const std::optional<uint64_t> last_recent =
+          Field(file.last, &ResidencySummary::recently_evicted_pages);
+      const bool thrashing = summary->recently_evicted_pages.has_value() &&
+                             last_recent.has_value() &&
+                             *summary->recently_evicted_pages > *last_recent;
+      if (options.json) {
+        absl::PrintF(
+            "%s\n",
+            JsonLine()
+                .Add("round", round)
+                .Add("path", file.region.path())
+                .Add("pages", summary->pages)
+                .Add("resident_pages", summary->resident_pages)
+                .Add("recently_evicted_pages", summary->recently_evicted_pages)
+                .Add("thrashing", thrashing)
+                .Add("source", ResidencySourceName(summary->source))
+                .Build());
+      } else {
+        const std::string resident = absl::StrCat(
+            summary->resident_pages, Delta(summary->resident_pages, last_resident));
+        const std::string recent =
+            summary->recently_evicted_pages.has_value()
+                ? absl::StrCat(*summary->recently_evicted_pages,
+                               Delta(*summary->recently_evicted_pages, last_recent))
+                : "?";
+        absl::PrintF("%10d %12s %9s %12s  %s%s\n", summary->pages, resident,
+                     Percent(summary->resident_pages, summary->pages),
+                     recent, file.region.path(), thrashing ? "  THRASHING" : "");
+      }
+      file.last = *summary;
+    }
+    fflush(stdout);
+  }
+  return loop.exit_code();
+}
+
+}  // namespace mmapio::cli
