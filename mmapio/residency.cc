@@ -191,7 +191,13 @@ absl::StatusOr<ResidencySummary> SummarizeResidency(const Region& region,
   if (!span.ok()) return span.status();
   ResidencySummary summary;
   summary.pages = span->count;
-  if (region.mode() != AccessMode::kCopyOnWrite && span->count > 0) {
+  if (span->count == 0) {
+    // Nothing to ask the kernel: no page is dirty or evicted either.
+    summary.dirty_pages = summary.writeback_pages = summary.evicted_pages =
+        summary.recently_evicted_pages = 0;
+    return summary;
+  }
+  if (region.mode() != AccessMode::kCopyOnWrite) {
     absl::StatusOr<internal::CacheCounters> counters = internal::CacheStat(
         region.fd(), span->file_offset, span->count * span->page_size,
         ContextOf(region, *span, "SummarizeResidency"));

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "tools/command.h"
@@ -77,21 +79,47 @@ const Command* FindCommand(const std::string& name) {
   return nullptr;
 }
 
-// absl flags are spelled with underscores; the CLI documents dashes, and
-// "-0" (as in xargs) for --null.
-std::vector<char*> NormalizeFlags(int argc, char** argv,
-                                  std::vector<std::string>& storage) {
-  storage.assign(argv, argv + argc);
-  for (std::string& arg : storage) {
-    if (arg == "--") break;
-    if (arg == "-0") arg = "--null";
-    if (!absl::StartsWith(arg, "--")) continue;
-    const size_t end = std::min(arg.find('='), arg.size());
-    std::replace(arg.begin() + 2, arg.begin() + static_cast<ptrdiff_t>(end), '-', '_');
+// Sets the flags among `args` and returns the other arguments. Flags are
+// written --name=value, --name value, or --name for a boolean; dashes in
+// names stand for absl's underscores, and "-0" (as in xargs) for --null.
+// Unlike absl::ParseCommandLine, which exits 1, a bad flag is an error here,
+// so that usage errors exit 2.
+absl::StatusOr<std::vector<std::string>> ParseFlags(const std::vector<std::string>& args) {
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string arg = args[i] == "-0" ? "--null" : args[i];
+    if (arg == "--") {
+      positional.insert(positional.end(), args.begin() + static_cast<ptrdiff_t>(i) + 1,
+                        args.end());
+      break;
+    }
+    if (!absl::StartsWith(arg, "--")) {
+      positional.push_back(arg);
+      continue;
+    }
+    const size_t equals = arg.find('=');
+    std::string name = arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
+    std::replace(name.begin(), name.end(), '-', '_');
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown option ", arg));
+    }
+    std::string value;
+    if (equals != std::string::npos) {
+      value = arg.substr(equals + 1);
+    } else if (flag->IsOfType<bool>()) {
+      value = "true";
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("option ", arg, " needs a value"));
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(absl::StrCat("option ", arg, ": ", error));
+    }
   }
-  std::vector<char*> result;
-  for (std::string& arg : storage) result.push_back(arg.data());
-  return result;
+  return positional;
 }
 
 bool WantsHelp(int argc, char** argv) {
@@ -154,17 +182,16 @@ int Main(int argc, char** argv) {
     absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n\n%s", argv[1], kToolHelp);
     return kUsageError;
   }
-  std::vector<std::string> storage;
-  std::vector<char*> args = NormalizeFlags(argc, argv, storage);
-  std::vector<char*> rest =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  absl::StatusOr<CliOptions> options = OptionsFromFlags();
+  absl::StatusOr<std::vector<std::string>> positional =
+      ParseFlags(std::vector<std::string>(argv + 2, argv + argc));
+  absl::StatusOr<CliOptions> options =
+      positional.ok() ? OptionsFromFlags() : positional.status();
   if (!options.ok()) {
-    absl::FPrintF(stderr, "mmapio %s: %s\n", command->name, options.status().message());
+    absl::FPrintF(stderr, "mmapio %s: %s\nRun \"mmapio %s --help\" for the options.\n",
+                  command->name, options.status().message(), command->name);
     return kUsageError;
   }
-  // rest[0] is the program, rest[1] the command.
-  std::vector<std::string> paths(rest.begin() + 2, rest.end());
+  std::vector<std::string> paths = *std::move(positional);
   if (const std::string list = absl::GetFlag(FLAGS_files_from); !list.empty()) {
     absl::StatusOr<std::vector<std::string>> listed =
         ReadPathList(list, absl::GetFlag(FLAGS_null));
