@@ -100,7 +100,8 @@ absl::StatusOr<Region> Region::Create(internal::UniqueFd fd, std::string path,
                                   *file_size, " bytes)"));
   }
   Region region(std::move(fd), std::move(path), options.mode, range);
-  if (absl::Status status = region.Follow(*file_size, operation); !status.ok()) {
+  if (absl::Status status = region.Follow(*file_size, operation);
+      !status.ok()) {
     return status;
   }
   return region;
@@ -175,8 +176,8 @@ absl::StatusOr<Region::Pages> Region::PagesOf(absl::string_view operation,
   if (resolved->length == 0) return Pages{nullptr, 0, offset_};
   const uint64_t delta = offset_ - map_offset();
   const uint64_t first = RoundDown(delta + resolved->offset, page_size());
-  const uint64_t end = RoundUp(delta + resolved->offset + resolved->length,
-                               page_size());
+  const uint64_t end =
+      RoundUp(delta + resolved->offset + resolved->length, page_size());
   return Pages{map_base_ + first, static_cast<size_t>(end - first),
                map_offset() + first};
 }
@@ -201,7 +202,8 @@ absl::Status Region::Follow(uint64_t file_size, absl::string_view operation) {
                      "the range is larger than this process can map");
   }
   const size_t map_length =
-      wanted == 0 ? 0 : static_cast<size_t>(RoundUp(delta + wanted, page_size()));
+      wanted == 0 ? 0
+                  : static_cast<size_t>(RoundUp(delta + wanted, page_size()));
   if (map_length != map_length_) {
     const OpContext context{operation, path_, offset_, wanted};
     absl::StatusOr<std::byte*> base = nullptr;
@@ -241,9 +243,10 @@ absl::Status Region::Refresh() {
 absl::Status Region::Grow(uint64_t new_file_size) {
   const OpContext context{"Grow", path_, 0, new_file_size};
   if (mode_ != AccessMode::kReadWrite) {
-    return MakeError(absl::StatusCode::kFailedPrecondition, context,
-                     absl::StrCat("Grow needs a kReadWrite region; this one is ",
-                                  AccessModeName(mode_)));
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, context,
+        absl::StrCat("Grow needs a kReadWrite region; this one is ",
+                     AccessModeName(mode_)));
   }
   if (new_file_size > kMaxFileOffset) {
     return MakeError(absl::StatusCode::kInvalidArgument, context,
@@ -258,8 +261,8 @@ absl::Status Region::Grow(uint64_t new_file_size) {
                                   *file_size, " bytes"));
   }
   if (new_file_size > *file_size) {
-    if (absl::Status status = internal::Allocate(fd_.get(), *file_size,
-                                                 new_file_size, context);
+    if (absl::Status status =
+            internal::Allocate(fd_.get(), *file_size, new_file_size, context);
         !status.ok()) {
       return status;
     }
@@ -268,7 +271,8 @@ absl::Status Region::Grow(uint64_t new_file_size) {
 }
 
 absl::Status Region::Advise(Advice advice, ByteRange range) {
-  const std::string operation = absl::StrCat("Advise(", AdviceName(advice), ")");
+  const std::string operation =
+      absl::StrCat("Advise(", AdviceName(advice), ")");
   absl::StatusOr<Pages> pages = PagesOf(operation, range);
   if (!pages.ok() || pages->length == 0) return pages.status();
   return internal::AdviseMemory(pages->address, pages->length, advice,

@@ -1,8 +1,8 @@
 // Region: a file mapped into memory, owned together with its descriptor.
 //
-//   absl::StatusOr<mmapio::Region> region = mmapio::Region::Open("/data/index");
-//   if (!region.ok()) return region.status();
-//   absl::Span<const std::byte> bytes = region->bytes();
+//   absl::StatusOr<mmapio::Region> region =
+//   mmapio::Region::Open("/data/index"); if (!region.ok()) return
+//   region.status(); absl::Span<const std::byte> bytes = region->bytes();
 //
 // Ownership: a Region owns one file descriptor (its own, even when made by
 // FromFd) and one mapping, and releases both when destroyed. It is move-only;
@@ -156,7 +156,8 @@ class Region {
                                        absl::string_view operation);
 
   std::byte* data() const {
-    return map_base_ == nullptr ? nullptr : map_base_ + (offset_ - map_offset());
+    return map_base_ == nullptr ? nullptr
+                                : map_base_ + (offset_ - map_offset());
   }
   uint64_t map_offset() const { return offset_ - offset_ % page_size(); }
   internal::OpContext Context(absl::string_view operation) const;

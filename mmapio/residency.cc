@@ -26,11 +26,13 @@ struct PageSpan {
 
   // Pages [first, first + n) as region bytes clipped to the range.
   PageRun Run(uint64_t first, uint64_t n, bool resident) const {
-    const int64_t start = first_page_start + static_cast<int64_t>(first * page_size);
+    const int64_t start =
+        first_page_start + static_cast<int64_t>(first * page_size);
     const int64_t end = start + static_cast<int64_t>(n * page_size);
-    const uint64_t clipped_start = std::max<int64_t>(start, static_cast<int64_t>(range.offset));
-    const uint64_t clipped_end =
-        std::min<uint64_t>(static_cast<uint64_t>(end), range.offset + range.length);
+    const uint64_t clipped_start =
+        std::max<int64_t>(start, static_cast<int64_t>(range.offset));
+    const uint64_t clipped_end = std::min<uint64_t>(
+        static_cast<uint64_t>(end), range.offset + range.length);
     return PageRun{clipped_start, clipped_end - clipped_start, resident};
   }
 };
@@ -39,11 +41,13 @@ absl::StatusOr<PageSpan> SpanOf(const Region& region, ByteRange range,
                                 absl::string_view operation) {
   const std::optional<ByteRange> resolved = ResolveWithin(range, region.size());
   if (!resolved.has_value()) {
-    const uint64_t file_offset =
-        range.offset > ~0ull - region.offset() ? ~0ull : region.offset() + range.offset;
+    const uint64_t file_offset = range.offset > ~0ull - region.offset()
+                                     ? ~0ull
+                                     : region.offset() + range.offset;
     return internal::MakeError(
         absl::StatusCode::kOutOfRange,
-        internal::OpContext{operation, region.path(), file_offset, range.length},
+        internal::OpContext{operation, region.path(), file_offset,
+                            range.length},
         absl::StrCat("the range ", FormatRange(range.offset, range.length),
                      " is outside the region of ", region.size(), " bytes"));
   }
@@ -57,11 +61,13 @@ absl::StatusOr<PageSpan> SpanOf(const Region& region, ByteRange range,
       (delta + resolved->offset + resolved->length + span.page_size - 1) /
       span.page_size;
   span.first_page_start =
-      static_cast<int64_t>(first_in_mapping * span.page_size) - static_cast<int64_t>(delta);
+      static_cast<int64_t>(first_in_mapping * span.page_size) -
+      static_cast<int64_t>(delta);
   span.count = end_in_mapping - first_in_mapping;
   span.address =
       region.bytes().data() - delta + first_in_mapping * span.page_size;
-  span.file_offset = region.offset() - delta + first_in_mapping * span.page_size;
+  span.file_offset =
+      region.offset() - delta + first_in_mapping * span.page_size;
   return span;
 }
 
@@ -81,7 +87,8 @@ struct Window {
 internal::OpContext ContextOf(const Region& region, const PageSpan& span,
                               absl::string_view operation) {
   return internal::OpContext{operation, region.path(),
-                             region.offset() + span.range.offset, span.range.length};
+                             region.offset() + span.range.offset,
+                             span.range.length};
 }
 
 // PermissionDenied where mincore would report every page resident.
@@ -100,7 +107,8 @@ absl::Status ScanWindows(const Region& region, const PageSpan& span,
                          absl::string_view operation,
                          absl::FunctionRef<bool(const Window&)> visit) {
   if (span.count == 0) return absl::OkStatus();
-  if (absl::Status status = CheckKernelTells(region, span, operation); !status.ok()) {
+  if (absl::Status status = CheckKernelTells(region, span, operation);
+      !status.ok()) {
     return status;
   }
   const internal::OpContext context = ContextOf(region, span, operation);
@@ -112,8 +120,8 @@ absl::Status ScanWindows(const Region& region, const PageSpan& span,
     const uint64_t n = std::min<uint64_t>(pages.size(), span.count - done);
     if (use_cachestat) {
       absl::StatusOr<internal::CacheCounters> counters = internal::CacheStat(
-          region.fd(), span.file_offset + done * span.page_size, n * span.page_size,
-          context);
+          region.fd(), span.file_offset + done * span.page_size,
+          n * span.page_size, context);
       if (counters.ok() && (counters->cached == 0 || counters->cached >= n)) {
         if (!visit(Window{done, n, nullptr, counters->cached > 0})) break;
         done += n;
@@ -127,9 +135,9 @@ absl::Status ScanWindows(const Region& region, const PageSpan& span,
         use_cachestat = false;
       }
     }
-    if (absl::Status status = internal::QueryResidency(
-            span.address + done * span.page_size, n * span.page_size, pages.data(),
-            context);
+    if (absl::Status status =
+            internal::QueryResidency(span.address + done * span.page_size,
+                                     n * span.page_size, pages.data(), context);
         !status.ok()) {
       return status;
     }
@@ -139,7 +147,8 @@ absl::Status ScanWindows(const Region& region, const PageSpan& span,
   return absl::OkStatus();
 }
 
-// Joins windows into maximal runs of pages.
+// Joins windows into maximal runs of pages. `emit` is referenced, not
+// copied: it must outlive the builder.
 class RunBuilder {
  public:
   RunBuilder(const PageSpan& span, absl::FunctionRef<void(const PageRun&)> emit)
@@ -155,7 +164,8 @@ class RunBuilder {
   }
 
   void AddWindow(const Window& window) {
-    if (window.pages == nullptr) return Add(window.first, window.count, window.all_resident);
+    if (window.pages == nullptr)
+      return Add(window.first, window.count, window.all_resident);
     uint64_t i = 0;
     while (i < window.count) {
       const bool resident = window.IsResident(i);
@@ -248,8 +258,8 @@ absl::StatusOr<uint64_t> ResidentPrefix(const Region& region, ByteRange range) {
   absl::StatusOr<PageSpan> span = SpanOf(region, range, "ResidentPrefix");
   if (!span.ok()) return span.status();
   uint64_t resident = 0;
-  absl::Status status =
-      ScanWindows(region, *span, "ResidentPrefix", [&resident](const Window& window) {
+  absl::Status status = ScanWindows(
+      region, *span, "ResidentPrefix", [&resident](const Window& window) {
         uint64_t i = 0;
         while (i < window.count && window.IsResident(i)) ++i;
         resident += i;
@@ -262,7 +272,8 @@ absl::StatusOr<uint64_t> ResidentPrefix(const Region& region, ByteRange range) {
 
 absl::StatusOr<ResidencyMap> ResidencyMap::Capture(const Region& region,
                                                    ByteRange range) {
-  absl::StatusOr<PageSpan> span = SpanOf(region, range, "ResidencyMap::Capture");
+  absl::StatusOr<PageSpan> span =
+      SpanOf(region, range, "ResidencyMap::Capture");
   if (!span.ok()) return span.status();
   ResidencyMap map;
   map.range_ = span->range;
@@ -291,7 +302,8 @@ std::vector<PageRun> ResidencyMap::Runs() const {
   span.first_page_start = first_page_start_;
   span.count = page_count_;
   std::vector<PageRun> runs;
-  RunBuilder builder(span, [&runs](const PageRun& run) { runs.push_back(run); });
+  const auto collect = [&runs](const PageRun& run) { runs.push_back(run); };
+  RunBuilder builder(span, collect);
   for (uint64_t i = 0; i < page_count_; ++i) builder.Add(i, 1, IsResident(i));
   builder.Flush();
   return runs;
@@ -301,8 +313,10 @@ uint64_t ResidencyMap::ResidentPrefix() const {
   uint64_t pages = 0;
   while (pages < page_count_ && IsResident(pages)) ++pages;
   if (pages == 0) return 0;
-  const int64_t end = first_page_start_ + static_cast<int64_t>(pages * page_size_);
-  return std::min<uint64_t>(static_cast<uint64_t>(end), range_.offset + range_.length) -
+  const int64_t end =
+      first_page_start_ + static_cast<int64_t>(pages * page_size_);
+  return std::min<uint64_t>(static_cast<uint64_t>(end),
+                            range_.offset + range_.length) -
          range_.offset;
 }
 

@@ -86,8 +86,8 @@ absl::StatusOr<uint64_t> ResidentPrefix(const Region& region, ByteRange range);
 // An exact per-page snapshot of a range, one bit per page.
 class ResidencyMap {
  public:
-  static absl::StatusOr<ResidencyMap> Capture(const Region& region,
-                                              ByteRange range = ByteRange::All());
+  static absl::StatusOr<ResidencyMap> Capture(
+      const Region& region, ByteRange range = ByteRange::All());
 
   // The range captured, with ByteRange::kToEnd resolved.
   ByteRange range() const { return range_; }

@@ -33,23 +33,28 @@ using ::testing::StartsWith;
 
 constexpr uint64_t kPage = 4096;
 
-std::string Binary() { return absl::StrCat(getenv("TEST_SRCDIR"), "/mmapio/tools/mmapio"); }
+std::string Binary() {
+  return absl::StrCat(getenv("TEST_SRCDIR"), "/mmapio/tools/mmapio");
+}
 
 struct CliRun {
   int exit_code = -1;
   std::string out;  // stdout, then stderr when `merge_stderr`.
 };
 
-// Runs `command` with the shell; "mmapio" at its start is the binary under test.
+// Runs `command` with the shell; "mmapio" at its start is the binary under
+// test.
 CliRun Shell(const std::string& command, bool merge_stderr = true) {
   std::string full = command;
-  if (full == "mmapio" || absl::StartsWith(full, "mmapio ")) full = Binary() + full.substr(6);
+  if (full == "mmapio" || absl::StartsWith(full, "mmapio "))
+    full = Binary() + full.substr(6);
   if (merge_stderr) full += " 2>&1";
   CliRun run;
   FILE* pipe = popen(full.c_str(), "r");
   if (pipe == nullptr) return run;
   std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) run.out.append(buffer.data(), n);
+  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe))
+    run.out.append(buffer.data(), n);
   const int status = pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
@@ -60,9 +65,11 @@ std::vector<std::string> Lines(const std::string& text) {
 }
 
 // The whitespace-separated fields of the first line that ends with `suffix`.
-std::vector<std::string> RowEndingWith(const std::string& out, const std::string& suffix) {
+std::vector<std::string> RowEndingWith(const std::string& out,
+                                       const std::string& suffix) {
   for (const std::string& line : Lines(out)) {
-    if (absl::EndsWith(line, suffix)) return absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (absl::EndsWith(line, suffix))
+      return absl::StrSplit(line, ' ', absl::SkipEmpty());
   }
   return {};
 }
@@ -84,8 +91,10 @@ std::map<std::string, std::string> JsonFields(absl::string_view line) {
     for (; j < line.size(); ++j) {
       const char c = line[j];
       if (in_string) {
-        if (c == '\\') ++j;
-        else if (c == '"') in_string = false;
+        if (c == '\\')
+          ++j;
+        else if (c == '"')
+          in_string = false;
       } else if (c == '"') {
         in_string = true;
       } else if (c == '{' || c == '[') {
@@ -125,7 +134,8 @@ TEST_F(CliTest, HelpForToolAndEveryCommand) {
   CliRun run = Shell("mmapio --help");
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_THAT(run.out, HasSubstr("usage: mmapio COMMAND"));
-  for (const char* command : {"stat", "map", "touch", "evict", "lock", "watch"}) {
+  for (const char* command :
+       {"stat", "map", "touch", "evict", "lock", "watch"}) {
     run = Shell(absl::StrCat("mmapio ", command, " --help"));
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_THAT(run.out, StartsWith(absl::StrCat("usage: mmapio ", command)));
@@ -161,15 +171,18 @@ TEST_F(CliTest, StatCountsMatchMincoreFincoreAndVmtouch) {
   EXPECT_EQ(row[4], "34.8%");
 
   // The tools users compare against, when installed.
-  const CliRun fincore = Shell("fincore --noheadings --output PAGES " + path, false);
+  const CliRun fincore =
+      Shell("fincore --noheadings --output PAGES " + path, false);
   if (fincore.exit_code == 0) {
-    EXPECT_EQ(Number(std::string(absl::StripAsciiWhitespace(fincore.out))), truth);
+    EXPECT_EQ(Number(std::string(absl::StripAsciiWhitespace(fincore.out))),
+              truth);
   } else {
     GTEST_LOG_(INFO) << "fincore not installed; compared with mincore only";
   }
   const CliRun vmtouch = Shell("vmtouch " + path, false);
   if (vmtouch.exit_code == 0) {
-    EXPECT_THAT(vmtouch.out, HasSubstr(absl::StrCat("Resident Pages: ", truth, "/256")));
+    EXPECT_THAT(vmtouch.out,
+                HasSubstr(absl::StrCat("Resident Pages: ", truth, "/256")));
   } else {
     GTEST_LOG_(INFO) << "vmtouch not installed; compared with mincore only";
   }
@@ -179,7 +192,8 @@ TEST_F(CliTest, StatJsonSchema) {
   const std::string path = PartialFile();
   const std::string empty = dir_ + "/empty";
   testing::WritePatternFile(empty, 0);
-  const CliRun run = Shell(absl::StrCat("mmapio stat --json ", path, " ", empty), false);
+  const CliRun run =
+      Shell(absl::StrCat("mmapio stat --json ", path, " ", empty), false);
   EXPECT_EQ(run.exit_code, 0) << run.out;
   const std::vector<std::string> lines = Lines(run.out);
   ASSERT_EQ(lines.size(), 3u) << run.out;
@@ -221,12 +235,15 @@ TEST_F(CliTest, StatRange) {
 
 TEST_F(CliTest, StatWalksThousandsOfFilesOnceEach) {
   const std::string tree = dir_ + "/tree";
-  ASSERT_EQ(system(absl::StrCat("mkdir -p ", tree, "/a/b ", tree, "/c").c_str()), 0);
+  ASSERT_EQ(
+      system(absl::StrCat("mkdir -p ", tree, "/a/b ", tree, "/c").c_str()), 0);
   for (int i = 0; i < 3000; ++i) {
     const char* sub = i % 3 == 0 ? "/a/b/" : i % 3 == 1 ? "/c/" : "/";
-    testing::WritePatternFile(absl::StrCat(tree, sub, "f", i, ".dat"), 4096 + i);
+    testing::WritePatternFile(absl::StrCat(tree, sub, "f", i, ".dat"),
+                              4096 + i);
   }
-  ASSERT_EQ(link((tree + "/f2.dat").c_str(), (tree + "/c/hardlink.dat").c_str()), 0);
+  ASSERT_EQ(
+      link((tree + "/f2.dat").c_str(), (tree + "/c/hardlink.dat").c_str()), 0);
   ASSERT_EQ(symlink((tree + "/a").c_str(), (tree + "/c/link-to-a").c_str()), 0);
   CliRun run = Shell("mmapio stat --json " + tree, false);
   EXPECT_EQ(run.exit_code, 0);
@@ -237,33 +254,41 @@ TEST_F(CliTest, StatWalksThousandsOfFilesOnceEach) {
 
   // --follow walks the link, but files reached twice still count once.
   run = Shell("mmapio stat --json --follow " + tree, false);
-  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"], "3000");
+  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"],
+            "3000");
 
-  run = Shell(absl::StrCat("mmapio stat --json --include='*7.dat' --exclude='*/a/*' ", tree),
-              false);
+  run = Shell(
+      absl::StrCat("mmapio stat --json --include='*7.dat' --exclude='*/a/*' ",
+                   tree),
+      false);
   EXPECT_EQ(run.exit_code, 0);
   for (const std::string& line : Lines(run.out)) {
     if (absl::StartsWith(line, "{\"total\"")) continue;
     EXPECT_THAT(line, HasSubstr("7.dat\""));
     EXPECT_THAT(line, Not(HasSubstr("/a/")));
   }
-  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"], "200");
+  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"],
+            "200");
 
   run = Shell(absl::StrCat("mmapio stat --json --max-size=4100 ", tree), false);
-  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"], "5");
+  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"],
+            "5");
 }
 
 TEST_F(CliTest, StatTakesFileListsFromFilesAndStdin) {
   const std::string a = PartialFile("a");
   const std::string b = PartialFile("b");
   std::ofstream(dir_ + "/list") << a << "\n" << b << "\n";
-  CliRun run = Shell(absl::StrCat("mmapio stat --json --files-from=", dir_, "/list"), false);
-  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"], "2");
+  CliRun run = Shell(
+      absl::StrCat("mmapio stat --json --files-from=", dir_, "/list"), false);
+  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"],
+            "2");
   run = Shell(absl::StrCat("printf '%s\\0%s\\0' ", a, " ", b, " | ", Binary(),
                            " stat --json --files-from=- -0"),
               false);
   EXPECT_EQ(run.exit_code, 0);
-  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"], "2");
+  EXPECT_EQ(JsonFields(JsonFields(Lines(run.out).back())["total"])["files"],
+            "2");
 }
 
 TEST_F(CliTest, BadFilesAreReportedAndTheRestProcessed) {
@@ -271,11 +296,13 @@ TEST_F(CliTest, BadFilesAreReportedAndTheRestProcessed) {
   ASSERT_EQ(mkdir(tree.c_str(), 0755), 0);
   testing::WritePatternFile(tree + "/good", 8192);
   ASSERT_EQ(mkfifo((tree + "/fifo").c_str(), 0600), 0);
-  CliRun run = Shell(absl::StrCat("mmapio stat ", tree, " /proc/self/status ", dir_, "/missing"));
+  CliRun run = Shell(absl::StrCat("mmapio stat ", tree, " /proc/self/status ",
+                                  dir_, "/missing"));
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_THAT(run.out, HasSubstr(tree + "/good"));
   EXPECT_THAT(run.out, HasSubstr("total (1 files)"));
-  EXPECT_THAT(run.out, HasSubstr("mmapio stat: Open \"" + tree + "/fifo\" [0, end): is a FIFO"));
+  EXPECT_THAT(run.out, HasSubstr("mmapio stat: Open \"" + tree +
+                                 "/fifo\" [0, end): is a FIFO"));
   EXPECT_THAT(run.out, HasSubstr("/proc/self/status\" [0, end): is a procfs"));
   EXPECT_THAT(run.out, HasSubstr("/missing\" [0, end): open: No such file"));
   run = Shell("mmapio stat --no-recurse " + tree);
@@ -299,14 +326,19 @@ TEST_F(CliTest, UnprivilegedRunsAreHonest) {
   std::string binary = std::string(dir) + "/mmapio";
   ASSERT_EQ(system(absl::StrCat("cp ", Binary(), " ", binary).c_str()), 0);
   const CliRun who = Shell("command -v setpriv");
-  if (who.exit_code != 0) GTEST_SKIP() << "setpriv (util-linux) is not installed";
-  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups " + binary;
+  if (who.exit_code != 0)
+    GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  const std::string as_nobody =
+      "setpriv --reuid=65534 --regid=65534 --clear-groups " + binary;
   CliRun run = Shell(as_nobody + " stat --json " + dir);
   EXPECT_EQ(run.exit_code, 1) << run.out;
-  EXPECT_THAT(run.out, HasSubstr("\"path\":\"" + readable +
-                                 "\",\"size_bytes\":262144,\"pages\":64,\"resident_pages\":null,"
-                                 "\"resident_bytes\":null,\"source\":null"));
-  EXPECT_THAT(run.out, HasSubstr("Open \"" + secret + "\" [0, end): open: Permission denied"));
+  EXPECT_THAT(
+      run.out,
+      HasSubstr("\"path\":\"" + readable +
+                "\",\"size_bytes\":262144,\"pages\":64,\"resident_pages\":null,"
+                "\"resident_bytes\":null,\"source\":null"));
+  EXPECT_THAT(run.out, HasSubstr("Open \"" + secret +
+                                 "\" [0, end): open: Permission denied"));
   EXPECT_THAT(run.out, HasSubstr("the kernel hides the page cache"));
   run = Shell(as_nobody + " map --runs " + readable);
   EXPECT_EQ(run.exit_code, 1);
@@ -319,8 +351,9 @@ TEST_F(CliTest, MapDrawsBucketsAndListsRuns) {
   // 256 pages in 64 buckets of 4 pages: 16..48 resident, 100 alone, 200..256.
   CliRun run = Shell("mmapio map --width=66 " + path);
   EXPECT_EQ(run.exit_code, 0) << run.out;
-  const std::string bar = "[" + std::string(4, ' ') + std::string(8, '#') + std::string(13, ' ') +
-                          "." + std::string(24, ' ') + std::string(14, '#') + "]";
+  const std::string bar = "[" + std::string(4, ' ') + std::string(8, '#') +
+                          std::string(13, ' ') + "." + std::string(24, ' ') +
+                          std::string(14, '#') + "]";
   EXPECT_THAT(run.out, HasSubstr("\n" + bar + "\n")) << run.out;
   EXPECT_THAT(run.out, HasSubstr("89/256 pages resident"));
 
@@ -331,13 +364,16 @@ TEST_F(CliTest, MapDrawsBucketsAndListsRuns) {
   EXPECT_THAT(run.out, HasSubstr("missing   [413696, 819200)  pages 101-199"));
   EXPECT_THAT(run.out, HasSubstr("3 missing runs, 167 pages"));
 
-  run = Shell("mmapio map --runs --resident --json --range=0-420k " + path, false);
+  run = Shell("mmapio map --runs --resident --json --range=0-420k " + path,
+              false);
   EXPECT_EQ(Lines(run.out),
             (std::vector<std::string>{
                 absl::StrCat("{\"path\":\"", path,
-                             "\",\"offset\":65536,\"length\":131072,\"pages\":32,\"resident\":true}"),
+                             "\",\"offset\":65536,\"length\":131072,\"pages\":"
+                             "32,\"resident\":true}"),
                 absl::StrCat("{\"path\":\"", path,
-                             "\",\"offset\":409600,\"length\":4096,\"pages\":1,\"resident\":true}")}));
+                             "\",\"offset\":409600,\"length\":4096,\"pages\":1,"
+                             "\"resident\":true}")}));
 
   run = Shell("mmapio map --json --width=10 " + path, false);
   std::map<std::string, std::string> fields = JsonFields(Lines(run.out)[0]);
@@ -358,9 +394,11 @@ TEST_F(CliTest, TouchLoadsOnlyMissingPages) {
   testing::MakeResident(path, {});
   run = Shell("mmapio touch --range=100k-200k " + path);
   EXPECT_EQ(run.exit_code, 0) << run.out;
-  EXPECT_THAT(run.out, HasSubstr("loaded 25 of 25 missing pages"));  // Pages 25..49.
+  EXPECT_THAT(run.out,
+              HasSubstr("loaded 25 of 25 missing pages"));  // Pages 25..49.
   const std::vector<bool> pages = testing::MincorePages(path);
-  for (uint64_t i = 0; i < 256; ++i) EXPECT_EQ(pages[i], i >= 25 && i < 50) << i;
+  for (uint64_t i = 0; i < 256; ++i)
+    EXPECT_EQ(pages[i], i >= 25 && i < 50) << i;
 }
 
 TEST_F(CliTest, EvictDropsPages) {
@@ -410,7 +448,8 @@ TEST_F(CliTest, LockHoldsPagesUntilInterrupted) {
   const std::string path = PartialFile();
   const std::string pidfile = dir_ + "/lock.pid";
   const std::string command =
-      absl::StrCat(Binary(), " lock --pidfile=", pidfile, " ", path, " > ", dir_, "/lock.out");
+      absl::StrCat(Binary(), " lock --pidfile=", pidfile, " ", path, " > ",
+                   dir_, "/lock.out");
   const pid_t shell = fork();
   ASSERT_GE(shell, 0);
   if (shell == 0) {
@@ -436,7 +475,8 @@ TEST_F(CliTest, LockHoldsPagesUntilInterrupted) {
 TEST_F(CliTest, LockDaemonDetachesAndStopsOnSignal) {
   const std::string path = PartialFile();
   const std::string pidfile = dir_ + "/daemon.pid";
-  CliRun run = Shell(absl::StrCat("mmapio lock --daemon --pidfile=", pidfile, " ", path));
+  CliRun run = Shell(
+      absl::StrCat("mmapio lock --daemon --pidfile=", pidfile, " ", path));
   EXPECT_EQ(run.exit_code, 0) << run.out;
   const pid_t pid = WaitForPidfile(pidfile);
   ASSERT_GT(pid, 0);
@@ -450,11 +490,13 @@ TEST_F(CliTest, LockDaemonDetachesAndStopsOnSignal) {
 TEST_F(CliTest, LockOverTheLimitNamesIt) {
   const std::string path = PartialFile();
   const CliRun who = Shell("command -v setpriv");
-  if (who.exit_code != 0) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  if (who.exit_code != 0)
+    GTEST_SKIP() << "setpriv (util-linux) is not installed";
   // Without CAP_IPC_LOCK and with a 64 KiB limit, 1 MiB cannot be locked.
-  CliRun run = Shell(absl::StrCat("prlimit --memlock=65536 setpriv --inh-caps=-all "
-                                  "--bounding-set=-ipc_lock ",
-                                  Binary(), " lock --daemon ", path));
+  CliRun run =
+      Shell(absl::StrCat("prlimit --memlock=65536 setpriv --inh-caps=-all "
+                         "--bounding-set=-ipc_lock ",
+                         Binary(), " lock --daemon ", path));
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_THAT(run.out, HasSubstr("RLIMIT_MEMLOCK (65536 bytes"));
   EXPECT_THAT(run.out, HasSubstr("mmapio lock: Lock \"" + path + "\""));
@@ -462,7 +504,8 @@ TEST_F(CliTest, LockOverTheLimitNamesIt) {
 
 TEST_F(CliTest, WatchReportsRoundsWithDeltas) {
   const std::string path = PartialFile();
-  CliRun run = Shell("mmapio watch --json --count=3 --interval=10ms " + path, false);
+  CliRun run =
+      Shell("mmapio watch --json --count=3 --interval=10ms " + path, false);
   EXPECT_EQ(run.exit_code, 0) << run.out;
   const std::vector<std::string> lines = Lines(run.out);
   ASSERT_EQ(lines.size(), 3u);

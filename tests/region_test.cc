@@ -79,7 +79,8 @@ TEST_F(RegionTest, MapsUnalignedSubrange) {
 
 TEST_F(RegionTest, UnalignedOffsetToEndOfFile) {
   const std::string path = MakeFile(5 * kPage + 9);
-  absl::StatusOr<Region> region = Region::Open(path, {.range = {.offset = 4097}});
+  absl::StatusOr<Region> region =
+      Region::Open(path, {.range = {.offset = 4097}});
   ASSERT_TRUE(region.ok()) << region.status();
   EXPECT_EQ(AsString(region->bytes()), Pattern(4097, 5 * kPage + 9 - 4097));
 }
@@ -101,7 +102,8 @@ TEST_F(RegionTest, EmptyFileIsAnEmptyRegionWithoutMapping) {
 
 TEST_F(RegionTest, EmptyRangeAtEndOfFile) {
   const std::string path = MakeFile(kPage);
-  absl::StatusOr<Region> region = Region::Open(path, {.range = {.offset = kPage}});
+  absl::StatusOr<Region> region =
+      Region::Open(path, {.range = {.offset = kPage}});
   ASSERT_TRUE(region.ok()) << region.status();
   EXPECT_EQ(region->size(), 0u);
   EXPECT_EQ(region->bytes().data(), nullptr);
@@ -184,7 +186,8 @@ TEST_F(RegionTest, MoveTransfersOwnership) {
 
 TEST_F(RegionTest, RefreshFollowsGrowthAndShrinkage) {
   const std::string path = MakeFile(2 * kPage);
-  absl::StatusOr<Region> region = Region::Open(path, {.range = {.offset = 100}});
+  absl::StatusOr<Region> region =
+      Region::Open(path, {.range = {.offset = 100}});
   ASSERT_TRUE(region.ok()) << region.status();
 
   WritePatternFile(path, 40 * kPage + 5);
@@ -256,8 +259,9 @@ TEST_F(RegionTest, GrowReservesAndMapsTheNewBytes) {
 
 TEST_F(RegionTest, GrowOfFixedRangeKeepsTheRange) {
   const std::string path = MakeFile(4 * kPage);
-  absl::StatusOr<Region> region = Region::Open(
-      path, {.mode = AccessMode::kReadWrite, .range = {.offset = 0, .length = kPage}});
+  absl::StatusOr<Region> region =
+      Region::Open(path, {.mode = AccessMode::kReadWrite,
+                          .range = {.offset = 0, .length = kPage}});
   ASSERT_TRUE(region.ok()) << region.status();
   ASSERT_TRUE(region->Grow(8 * kPage).ok());
   EXPECT_EQ(region->size(), kPage);
@@ -289,7 +293,8 @@ TEST_F(RegionTest, EveryAdviceIsAccepted) {
   for (Advice advice : {Advice::kNormal, Advice::kSequential, Advice::kRandom,
                         Advice::kWillNeed, Advice::kDontNeed}) {
     EXPECT_TRUE(region->Advise(advice).ok()) << AdviceName(advice);
-    EXPECT_TRUE(region->Advise(advice, {.offset = 5, .length = 3 * kPage}).ok());
+    EXPECT_TRUE(
+        region->Advise(advice, {.offset = 5, .length = 3 * kPage}).ok());
   }
   // Transparent huge pages for file mappings depend on the kernel build.
   const absl::Status huge = region->Advise(Advice::kHugePage);
@@ -340,7 +345,8 @@ TEST_F(RegionTest, LockOverMemlockLimitNamesTheLimit) {
     EXPECT_THAT(status.message(), HasSubstr("Lock"));
     EXPECT_THAT(status.message(), HasSubstr(region->path()));
     const absl::Status on_fault = region->Lock();
-    EXPECT_EQ(on_fault.code(), absl::StatusCode::kResourceExhausted) << on_fault;
+    EXPECT_EQ(on_fault.code(), absl::StatusCode::kResourceExhausted)
+        << on_fault;
     // Within the limit it works.
     EXPECT_TRUE(region->Lock({.offset = 0, .length = 8 * kPage}).ok());
     EXPECT_TRUE(region->Unlock().ok());
@@ -462,7 +468,8 @@ TEST_F(BadInputTest, Socket) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+            0);
   fds_before_ = CountOpenFds();
   std::string message =
       ExpectOpenFails(path, absl::StatusCode::kInvalidArgument);
@@ -484,15 +491,15 @@ TEST_F(BadInputTest, ProcAndSysPseudoFiles) {
       ExpectOpenFails("/proc/self/status", absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(message, HasSubstr("procfs pseudo-file"));
   message = ExpectOpenFails("/sys/kernel/mm/transparent_hugepage/enabled",
-                           absl::StatusCode::kInvalidArgument);
+                            absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(message, HasSubstr("sysfs pseudo-file"));
 }
 
 TEST_F(BadInputTest, RangePastEndOfFile) {
   const std::string path = MakeFile(4 * kPage);
-  std::string message = ExpectOpenFails(
-      path, absl::StatusCode::kOutOfRange,
-      {.range = {.offset = 3 * kPage, .length = 2 * kPage}});
+  std::string message =
+      ExpectOpenFails(path, absl::StatusCode::kOutOfRange,
+                      {.range = {.offset = 3 * kPage, .length = 2 * kPage}});
   EXPECT_THAT(message, HasSubstr("[12288, 20480)"));
   EXPECT_THAT(message, HasSubstr("16384 bytes"));
   ExpectOpenFails(path, absl::StatusCode::kOutOfRange,
@@ -549,7 +556,8 @@ TEST_F(BadInputTest, DescriptorWithWrongAccessMode) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   status = Region::FromFd(-1).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_TRUE(Region::FromFd(read_only, {.mode = AccessMode::kCopyOnWrite}).ok());
+  EXPECT_TRUE(
+      Region::FromFd(read_only, {.mode = AccessMode::kCopyOnWrite}).ok());
   const int directory = open(dir_.c_str(), O_RDONLY | O_CLOEXEC);
   status = Region::FromFd(directory).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;

@@ -59,10 +59,10 @@ TEST_F(ResidencyTest, SummaryMatchesMincore) {
   EXPECT_TRUE(summary->evicted_pages.has_value());
   EXPECT_TRUE(summary->recently_evicted_pages.has_value());
 
-  absl::StatusOr<ResidencySummary> part =
-      SummarizeResidency(*region, {.offset = 10 * kPage + 5, .length = 10 * kPage});
+  absl::StatusOr<ResidencySummary> part = SummarizeResidency(
+      *region, {.offset = 10 * kPage + 5, .length = 10 * kPage});
   ASSERT_TRUE(part.ok()) << part.status();
-  EXPECT_EQ(part->pages, 11u);  // Pages 10..20.
+  EXPECT_EQ(part->pages, 11u);          // Pages 10..20.
   EXPECT_EQ(part->resident_pages, 5u);  // Pages 16..20.
 }
 
@@ -75,40 +75,44 @@ TEST_F(ResidencyTest, MapRunsAndPrefixAreExact) {
   EXPECT_EQ(map->page_count(), 256u);
   EXPECT_EQ(map->resident_pages(), 89u);
   const std::vector<bool> truth = testing::MincorePages(path);
-  for (uint64_t i = 0; i < 256; ++i) EXPECT_EQ(map->IsResident(i), truth[i]) << i;
+  for (uint64_t i = 0; i < 256; ++i)
+    EXPECT_EQ(map->IsResident(i), truth[i]) << i;
 
   const std::vector<PageRun> expected = {
-      {0, 16 * kPage, false},          {16 * kPage, 32 * kPage, true},
-      {48 * kPage, 52 * kPage, false}, {100 * kPage, kPage, true},
+      {0, 16 * kPage, false},           {16 * kPage, 32 * kPage, true},
+      {48 * kPage, 52 * kPage, false},  {100 * kPage, kPage, true},
       {101 * kPage, 99 * kPage, false}, {200 * kPage, 56 * kPage, true}};
   EXPECT_EQ(map->Runs(), expected);
   std::vector<PageRun> streamed;
-  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(),
-                         [&](const PageRun& run) { streamed.push_back(run); })
-                  .ok());
+  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun& run) {
+                streamed.push_back(run);
+              }).ok());
   EXPECT_EQ(streamed, expected);
 
   EXPECT_EQ(map->ResidentPrefix(), 0u);
   EXPECT_EQ(*ResidentPrefix(*region, ByteRange::All()), 0u);
-  EXPECT_EQ(*ResidentPrefix(*region, {.offset = 20 * kPage + 7, .length = 100 * kPage}),
+  EXPECT_EQ(*ResidentPrefix(*region,
+                            {.offset = 20 * kPage + 7, .length = 100 * kPage}),
             28 * kPage - 7);
-  EXPECT_EQ(*ResidentPrefix(*region, {.offset = 17 * kPage, .length = 10}), 10u);
+  EXPECT_EQ(*ResidentPrefix(*region, {.offset = 17 * kPage, .length = 10}),
+            10u);
   EXPECT_EQ(*ResidentPrefix(*region, {.offset = 210 * kPage}), 46 * kPage);
 }
 
 TEST_F(ResidencyTest, UnalignedRegionRunsAreClippedToTheRange) {
   const std::string path = MakePartiallyResidentFile();
   // The region starts in the middle of page 15.
-  absl::StatusOr<Region> region =
-      Region::Open(path, {.range = {.offset = 15 * kPage + 100, .length = 40 * kPage}});
+  absl::StatusOr<Region> region = Region::Open(
+      path, {.range = {.offset = 15 * kPage + 100, .length = 40 * kPage}});
   ASSERT_TRUE(region.ok()) << region.status();
   std::vector<PageRun> runs;
-  ASSERT_TRUE(
-      ForEachRun(*region, ByteRange::All(), [&](const PageRun& run) { runs.push_back(run); })
-          .ok());
-  EXPECT_THAT(runs, ElementsAre(PageRun{0, kPage - 100, false},
-                                PageRun{kPage - 100, 32 * kPage, true},
-                                PageRun{33 * kPage - 100, 7 * kPage + 100, false}));
+  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun& run) {
+                runs.push_back(run);
+              }).ok());
+  EXPECT_THAT(runs,
+              ElementsAre(PageRun{0, kPage - 100, false},
+                          PageRun{kPage - 100, 32 * kPage, true},
+                          PageRun{33 * kPage - 100, 7 * kPage + 100, false}));
   absl::StatusOr<ResidencyMap> map = ResidencyMap::Capture(*region);
   ASSERT_TRUE(map.ok());
   EXPECT_EQ(map->page_count(), 41u);
@@ -119,7 +123,8 @@ TEST_F(ResidencyTest, UnalignedRegionRunsAreClippedToTheRange) {
 TEST_F(ResidencyTest, CopyOnWriteCountsPrivatePagesWithMincore) {
   const std::string path = dir_ + "/cow";
   testing::WritePatternFile(path, 64 * kPage);
-  absl::StatusOr<Region> region = Region::Open(path, {.mode = AccessMode::kCopyOnWrite});
+  absl::StatusOr<Region> region =
+      Region::Open(path, {.mode = AccessMode::kCopyOnWrite});
   ASSERT_TRUE(region.ok());
   ASSERT_TRUE(region->Evict().ok());
   std::memset(region->MutableBytes()->data() + 3 * kPage, 1, 2 * kPage);
@@ -134,14 +139,16 @@ TEST_F(ResidencyTest, CopyOnWriteCountsPrivatePagesWithMincore) {
 TEST_F(ResidencyTest, DirtyPagesAreReportedUntilSynced) {
   const std::string path = dir_ + "/dirty";
   testing::WritePatternFile(path, 64 * kPage);
-  absl::StatusOr<Region> region = Region::Open(path, {.mode = AccessMode::kReadWrite});
+  absl::StatusOr<Region> region =
+      Region::Open(path, {.mode = AccessMode::kReadWrite});
   ASSERT_TRUE(region.ok());
   ASSERT_TRUE(region->Sync(SyncMode::kSync).ok());
   ASSERT_EQ(fdatasync(region->fd()), 0);
   std::memset(region->MutableBytes()->data(), 7, 8 * kPage);
   absl::StatusOr<ResidencySummary> dirty = SummarizeResidency(*region);
   ASSERT_TRUE(dirty.ok()) << dirty.status();
-  EXPECT_GE(dirty->dirty_pages.value_or(0) + dirty->writeback_pages.value_or(0), 8u);
+  EXPECT_GE(dirty->dirty_pages.value_or(0) + dirty->writeback_pages.value_or(0),
+            8u);
   ASSERT_TRUE(region->Sync(SyncMode::kSync).ok());
   absl::StatusOr<ResidencySummary> clean = SummarizeResidency(*region);
   ASSERT_TRUE(clean.ok());
@@ -165,14 +172,15 @@ TEST_F(ResidencyTest, TerabyteSparseFileScansInBoundedMemory) {
   testing::ResetPeakRss();
   const int64_t rss_before = testing::ProcStatusKb("VmRSS");
   std::vector<PageRun> runs;
-  ASSERT_TRUE(
-      ForEachRun(*region, ByteRange::All(), [&](const PageRun& run) { runs.push_back(run); })
-          .ok());
+  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun& run) {
+                runs.push_back(run);
+              }).ok());
   const int64_t peak_growth_kb = testing::ProcStatusKb("VmHWM") - rss_before;
   EXPECT_LT(peak_growth_kb, 64 * 1024);
-  EXPECT_THAT(runs, ElementsAre(PageRun{0, kWritten, false}, PageRun{kWritten, kPage, true},
-                                PageRun{kWritten + kPage, kTerabyte - kWritten - kPage,
-                                        false}));
+  EXPECT_THAT(runs, ElementsAre(PageRun{0, kWritten, false},
+                                PageRun{kWritten, kPage, true},
+                                PageRun{kWritten + kPage,
+                                        kTerabyte - kWritten - kPage, false}));
   absl::StatusOr<ResidencySummary> summary = SummarizeResidency(*region);
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->pages, kTerabyte / kPage);
@@ -185,10 +193,12 @@ TEST_F(ResidencyTest, RangesOutsideTheRegionAreOutOfRange) {
   const ByteRange past{.offset = 200 * kPage, .length = 100 * kPage};
   absl::Status status = SummarizeResidency(*region, past).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
-  EXPECT_THAT(status.message(), HasSubstr("SummarizeResidency \"" + region->path()));
+  EXPECT_THAT(status.message(),
+              HasSubstr("SummarizeResidency \"" + region->path()));
   EXPECT_EQ(ResidencyMap::Capture(*region, past).status().code(),
             absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(ResidentPrefix(*region, past).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(ResidentPrefix(*region, past).status().code(),
+            absl::StatusCode::kOutOfRange);
   EXPECT_EQ(ForEachRun(*region, past, [](const PageRun&) {}).code(),
             absl::StatusCode::kOutOfRange);
 }
@@ -202,7 +212,9 @@ TEST_F(ResidencyTest, EmptyRegionHasNoPages) {
   EXPECT_EQ(ResidencyMap::Capture(*region)->page_count(), 0u);
   EXPECT_EQ(*ResidentPrefix(*region, ByteRange::All()), 0u);
   int runs = 0;
-  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun&) { ++runs; }).ok());
+  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun&) {
+                ++runs;
+              }).ok());
   EXPECT_EQ(runs, 0);
 }
 
@@ -234,8 +246,9 @@ TEST_F(ResidencyTest, NoNumberWhereTheKernelWillNotTell) {
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "checks failed in the unprivileged child "
-                                       "(10: could not drop root)";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "checks failed in the unprivileged child "
+         "(10: could not drop root)";
 }
 
 }  // namespace

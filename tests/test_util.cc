@@ -27,7 +27,8 @@ namespace mmapio::testing {
 
 std::string MakeTempDir() {
   const char* root = getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/mmapio.XXXXXX");
+  std::string pattern =
+      absl::StrCat(root != nullptr ? root : "/tmp", "/mmapio.XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     ADD_FAILURE() << "mkdtemp(" << pattern << "): " << strerror(errno);
   }
@@ -46,7 +47,8 @@ std::string Pattern(uint64_t offset, uint64_t length) {
 }
 
 void WritePatternFile(const std::string& path, uint64_t size) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   ASSERT_GE(fd, 0) << path << ": " << strerror(errno);
   constexpr uint64_t kChunk = 1 << 20;
   for (uint64_t done = 0; done < size;) {
@@ -94,7 +96,8 @@ void RunWithoutCapabilities(const std::function<void()>& body) {
   thread.join();
 }
 
-ScopedRlimit::ScopedRlimit(int resource, rlim_t soft_limit) : resource_(resource) {
+ScopedRlimit::ScopedRlimit(int resource, rlim_t soft_limit)
+    : resource_(resource) {
   EXPECT_EQ(getrlimit(resource, &saved_), 0);
   struct rlimit lowered = saved_;
   lowered.rlim_cur = soft_limit;
@@ -111,8 +114,9 @@ ScopedTmpfs::ScopedTmpfs(uint64_t size_bytes) {
            mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
   }();
   if (!private_namespace) {
-    skip_reason_ = absl::StrCat("cannot make a private mount namespace: ",
-                                strerror(errno), " (needs root)");
+    skip_reason_ =
+        absl::StrCat("cannot make a private mount namespace: ", strerror(errno),
+                     " (needs root)");
     return;
   }
   const std::string dir = MakeTempDir();
@@ -128,8 +132,9 @@ ScopedTmpfs::~ScopedTmpfs() {
   if (!mount_point_.empty()) umount2(mount_point_.c_str(), MNT_DETACH);
 }
 
-void MakeResident(const std::string& path,
-                  const std::vector<std::pair<uint64_t, uint64_t>>& page_intervals) {
+void MakeResident(
+    const std::string& path,
+    const std::vector<std::pair<uint64_t, uint64_t>>& page_intervals) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0) << path;
   struct stat st;

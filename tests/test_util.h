@@ -72,8 +72,9 @@ class ScopedTmpfs {
 // Evicts `path` from the page cache, then reads the pages of each
 // [first, end) page interval one at a time (no readahead), so that exactly
 // those pages are resident, each in a folio of its own.
-void MakeResident(const std::string& path,
-                  const std::vector<std::pair<uint64_t, uint64_t>>& page_intervals);
+void MakeResident(
+    const std::string& path,
+    const std::vector<std::pair<uint64_t, uint64_t>>& page_intervals);
 
 // Residency of each page of `path` by direct mincore on a fresh mapping.
 std::vector<bool> MincorePages(const std::string& path);

@@ -10,8 +10,9 @@
 
 namespace mmapio::cli {
 
-void FileLoop::Run(const std::vector<std::string>& paths,
-                   const std::function<absl::Status(const std::string&)>& on_file) {
+void FileLoop::Run(
+    const std::vector<std::string>& paths,
+    const std::function<absl::Status(const std::string&)>& on_file) {
   WalkPaths(
       paths, options_.walk,
       [&](const std::string& path) { Report(on_file(path)); },
@@ -24,12 +25,14 @@ void FileLoop::Report(const absl::Status& status) {
   failed_ = true;
 }
 
-absl::StatusOr<ByteRange> RangeIn(const Region& region, const CliOptions& options) {
+absl::StatusOr<ByteRange> RangeIn(const Region& region,
+                                  const CliOptions& options) {
   if (!options.range.has_value()) return ByteRange{0, region.size()};
   const ByteRange range = *options.range;
   if (range.offset > region.size()) {
     return absl::OutOfRangeError(absl::StrCat(
-        "range \"", region.path(), "\" ", FormatRange(range.offset, range.length),
+        "range \"", region.path(), "\" ",
+        FormatRange(range.offset, range.length),
         ": starts past the end of the file (", region.size(), " bytes)"));
   }
   const uint64_t left = region.size() - range.offset;

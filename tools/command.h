@@ -22,17 +22,17 @@ namespace mmapio::cli {
 
 struct CliOptions {
   WalkOptions walk;
-  bool exact_bytes = false;           // --bytes
-  bool json = false;                  // --json
-  std::optional<ByteRange> range;     // --range
-  bool runs = false;                  // map --runs
-  bool resident_runs = false;         // map --runs --resident
-  int width = 0;                      // map --width; 0: the terminal's
-  int jobs = 8;                       // touch --jobs
-  bool daemon = false;                // lock --daemon
-  std::string pidfile;                // lock --pidfile
+  bool exact_bytes = false;                    // --bytes
+  bool json = false;                           // --json
+  std::optional<ByteRange> range;              // --range
+  bool runs = false;                           // map --runs
+  bool resident_runs = false;                  // map --runs --resident
+  int width = 0;                               // map --width; 0: the terminal's
+  int jobs = 8;                                // touch --jobs
+  bool daemon = false;                         // lock --daemon
+  std::string pidfile;                         // lock --pidfile
   absl::Duration interval = absl::Seconds(1);  // watch --interval
-  uint64_t count = 0;                 // watch --count; 0: until interrupted
+  uint64_t count = 0;  // watch --count; 0: until interrupted
 };
 
 // Runs a command's work over every file the paths expand to, and keeps the
@@ -58,7 +58,8 @@ class FileLoop {
 
 // The --range of `options` resolved against `region`: an end past the end
 // of the file stops there; a start past it is OutOfRange.
-absl::StatusOr<ByteRange> RangeIn(const Region& region, const CliOptions& options);
+absl::StatusOr<ByteRange> RangeIn(const Region& region,
+                                  const CliOptions& options);
 
 // Columns of the terminal on stdout, or 0 when it is not a terminal.
 int TerminalWidth();

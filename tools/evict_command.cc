@@ -46,7 +46,8 @@ int RunEvict(const std::vector<std::string>& paths, const CliOptions& options) {
     absl::StatusOr<ByteRange> range = RangeIn(*region, options);
     if (!range.ok()) return range.status();
     const std::optional<uint64_t> before = ResidentOf(*region, *range);
-    if (absl::Status status = region->Evict(*range); !status.ok()) return status;
+    if (absl::Status status = region->Evict(*range); !status.ok())
+      return status;
     const std::optional<uint64_t> after = ResidentOf(*region, *range);
     std::optional<uint64_t> evicted;
     if (before.has_value() && after.has_value()) {
@@ -60,13 +61,16 @@ int RunEvict(const std::vector<std::string>& paths, const CliOptions& options) {
                                .Add("evicted_pages", evicted)
                                .Build());
     } else if (evicted.has_value()) {
-      absl::PrintF("%s: evicted %d pages (%s); %d pages still resident\n", path,
-                   *evicted, FormatBytes(*evicted * region->page_size(), options.exact_bytes),
-                   *after);
+      absl::PrintF(
+          "%s: evicted %d pages (%s); %d pages still resident\n", path,
+          *evicted,
+          FormatBytes(*evicted * region->page_size(), options.exact_bytes),
+          *after);
     } else {
-      absl::PrintF("%s: evicted (counts unknown: the kernel hides the page "
-                   "cache of files you cannot write)\n",
-                   path);
+      absl::PrintF(
+          "%s: evicted (counts unknown: the kernel hides the page "
+          "cache of files you cannot write)\n",
+          path);
     }
     return absl::OkStatus();
   });

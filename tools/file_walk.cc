@@ -17,14 +17,17 @@
 namespace mmapio::cli {
 namespace {
 
-absl::Status PathError(const std::string& operation, const std::string& path, int err) {
-  return absl::Status(absl::StatusCode::kUnavailable,
-                      absl::StrCat(operation, " \"", path, "\": ", strerror(err)));
+absl::Status PathError(const std::string& operation, const std::string& path,
+                       int err) {
+  return absl::Status(
+      absl::StatusCode::kUnavailable,
+      absl::StrCat(operation, " \"", path, "\": ", strerror(err)));
 }
 
 bool Matches(const std::vector<std::string>& globs, const std::string& path) {
   const size_t slash = path.rfind('/');
-  const char* name = path.c_str() + (slash == std::string::npos ? 0 : slash + 1);
+  const char* name =
+      path.c_str() + (slash == std::string::npos ? 0 : slash + 1);
   for (const std::string& glob : globs) {
     if (fnmatch(glob.c_str(), name, 0) == 0 ||
         fnmatch(glob.c_str(), path.c_str(), 0) == 0) {
@@ -36,7 +39,8 @@ bool Matches(const std::vector<std::string>& globs, const std::string& path) {
 
 class Walker {
  public:
-  Walker(const WalkOptions& options, const std::function<void(const std::string&)>& on_file,
+  Walker(const WalkOptions& options,
+         const std::function<void(const std::string&)>& on_file,
          const std::function<void(const absl::Status&)>& on_error)
       : options_(options), on_file_(on_file), on_error_(on_error) {}
 
@@ -73,7 +77,8 @@ class Walker {
 
   void Directory(const std::string& path) {
     DIR* dir = opendir(path.c_str());
-    if (dir == nullptr) return on_error_(PathError("open directory", path, errno));
+    if (dir == nullptr)
+      return on_error_(PathError("open directory", path, errno));
     std::vector<std::string> names;
     errno = 0;
     while (const dirent* entry = readdir(dir)) {
@@ -113,7 +118,8 @@ class Walker {
 
 }  // namespace
 
-void WalkPaths(const std::vector<std::string>& paths, const WalkOptions& options,
+void WalkPaths(const std::vector<std::string>& paths,
+               const WalkOptions& options,
                const std::function<void(const std::string&)>& on_file,
                const std::function<void(const absl::Status&)>& on_error) {
   Walker walker(options, on_file, on_error);
@@ -126,13 +132,14 @@ absl::StatusOr<std::vector<std::string>> ReadPathList(const std::string& source,
   if (file == nullptr) return PathError("read file list", source, errno);
   std::string text;
   char buffer[65536];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), file)) text.append(buffer, n);
+  while (size_t n = fread(buffer, 1, sizeof(buffer), file))
+    text.append(buffer, n);
   const bool failed = ferror(file) != 0;
   if (file != stdin) fclose(file);
   if (failed) return PathError("read file list", source, EIO);
-  std::vector<std::string> paths =
-      absl::StrSplit(text, nul_separated ? absl::ByChar('\0') : absl::ByChar('\n'),
-                     absl::SkipEmpty());
+  std::vector<std::string> paths = absl::StrSplit(
+      text, nul_separated ? absl::ByChar('\0') : absl::ByChar('\n'),
+      absl::SkipEmpty());
   return paths;
 }
 

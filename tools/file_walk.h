@@ -30,7 +30,8 @@ struct WalkOptions {
 // `on_error` for each path that cannot be examined. A path given as an
 // argument is taken as given, even when it is a symbolic link; anything that
 // is not a directory is passed on for the command to accept or refuse.
-void WalkPaths(const std::vector<std::string>& paths, const WalkOptions& options,
+void WalkPaths(const std::vector<std::string>& paths,
+               const WalkOptions& options,
                const std::function<void(const std::string&)>& on_file,
                const std::function<void(const absl::Status&)>& on_error);
 

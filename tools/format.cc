@@ -13,8 +13,8 @@
 namespace mmapio::cli {
 
 std::string HumanBytes(uint64_t bytes) {
-  static constexpr std::array<const char*, 7> kUnits = {"B",   "KiB", "MiB", "GiB",
-                                                        "TiB", "PiB", "EiB"};
+  static constexpr std::array<const char*, 7> kUnits = {
+      "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   if (bytes < 1024) return absl::StrCat(bytes, " B");
   double value = static_cast<double>(bytes);
   size_t unit = 0;
@@ -31,8 +31,8 @@ std::string FormatBytes(uint64_t bytes, bool exact) {
 
 std::string Percent(uint64_t part, uint64_t whole) {
   if (whole == 0) return "-";
-  return absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(part) /
-                                       static_cast<double>(whole));
+  return absl::StrFormat(
+      "%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
 absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
@@ -57,8 +57,8 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
         shift = 50;
         break;
       default:
-        return absl::InvalidArgumentError(
-            absl::StrCat("\"", text, "\" is not a size (like 4096, 4k, 50M, 2G)"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "\"", text, "\" is not a size (like 4096, 4k, 50M, 2G)"));
     }
     rest.remove_suffix(1);
   }
@@ -68,7 +68,8 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
         absl::StrCat("\"", text, "\" is not a size (like 4096, 4k, 50M, 2G)"));
   }
   if (shift > 0 && value > (std::numeric_limits<uint64_t>::max() >> shift)) {
-    return absl::OutOfRangeError(absl::StrCat("\"", text, "\" overflows 64 bits"));
+    return absl::OutOfRangeError(
+        absl::StrCat("\"", text, "\" overflows 64 bits"));
   }
   return value << shift;
 }
@@ -76,8 +77,8 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
 absl::StatusOr<ByteRange> ParseRange(absl::string_view text) {
   const size_t dash = text.find('-');
   if (dash == absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("range \"", text, "\" is not START-END (like 4k-50M, 1G-, -8M)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "range \"", text, "\" is not START-END (like 4k-50M, 1G-, -8M)"));
   }
   ByteRange range;
   if (dash > 0) {

@@ -23,12 +23,15 @@ namespace {
 
 absl::Status WritePidfile(const std::string& path) {
   const std::string text = absl::StrCat(getpid(), "\n");
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write(fd, text.data(), text.size()) !=
+                    static_cast<ssize_t>(text.size())) {
     const int err = errno;
     if (fd >= 0) close(fd);
-    return absl::Status(absl::StatusCode::kUnavailable,
-                        absl::StrCat("pidfile \"", path, "\": ", strerror(err)));
+    return absl::Status(
+        absl::StatusCode::kUnavailable,
+        absl::StrCat("pidfile \"", path, "\": ", strerror(err)));
   }
   close(fd);
   return absl::OkStatus();
@@ -100,7 +103,8 @@ int RunLock(const std::vector<std::string>& paths, const CliOptions& options) {
     if (!region.ok()) return region.status();
     absl::StatusOr<ByteRange> range = RangeIn(*region, options);
     if (!range.ok()) return range.status();
-    if (absl::Status status = region->Lock(*range, LockMode::kPopulate); !status.ok()) {
+    if (absl::Status status = region->Lock(*range, LockMode::kPopulate);
+        !status.ok()) {
       return status;
     }
     locked_bytes += range->length;

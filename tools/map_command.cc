@@ -26,10 +26,12 @@ char BucketChar(uint64_t resident, uint64_t pages) {
 }
 
 // Splits `range` of `region` into `count` runs of whole pages.
-std::vector<ByteRange> Buckets(const Region& region, ByteRange range, uint64_t count) {
+std::vector<ByteRange> Buckets(const Region& region, ByteRange range,
+                               uint64_t count) {
   const uint64_t page = region.page_size();
   const uint64_t first = (region.offset() + range.offset) / page;
-  const uint64_t end = (region.offset() + range.offset + range.length + page - 1) / page;
+  const uint64_t end =
+      (region.offset() + range.offset + range.length + page - 1) / page;
   const uint64_t pages = end - first;
   count = std::max<uint64_t>(1, std::min(count, pages));
   std::vector<ByteRange> buckets;
@@ -37,8 +39,9 @@ std::vector<ByteRange> Buckets(const Region& region, ByteRange range, uint64_t c
     // File offsets of the bucket's pages, clipped to the range.
     const uint64_t start = std::max((first + i * pages / count) * page,
                                     region.offset() + range.offset);
-    const uint64_t stop = std::min((first + (i + 1) * pages / count) * page,
-                                   region.offset() + range.offset + range.length);
+    const uint64_t stop =
+        std::min((first + (i + 1) * pages / count) * page,
+                 region.offset() + range.offset + range.length);
     buckets.push_back(ByteRange{start - region.offset(), stop - start});
   }
   return buckets;
@@ -51,27 +54,27 @@ absl::Status PrintRuns(const Region& region, ByteRange range,
   const uint64_t page = region.page_size();
   const bool want_resident = options.resident_runs;
   absl::Status status = ForEachRun(region, range, [&](const PageRun& run) {
-        if (run.resident != want_resident) return;
-        const uint64_t first_page = (region.offset() + run.offset) / page;
-        const uint64_t end_page =
-            (region.offset() + run.offset + run.length + page - 1) / page;
-        ++listed_runs;
-        listed_pages += end_page - first_page;
-        if (options.json) {
-          absl::PrintF("%s\n", JsonLine()
-                                   .Add("path", region.path())
-                                   .Add("offset", run.offset)
-                                   .Add("length", run.length)
-                                   .Add("pages", end_page - first_page)
-                                   .Add("resident", run.resident)
-                                   .Build());
-        } else {
-          absl::PrintF("  %s  [%d, %d)  pages %d-%d  %s\n",
-                       run.resident ? "resident" : "missing ", run.offset,
-                       run.offset + run.length, first_page, end_page - 1,
-                       FormatBytes(run.length, options.exact_bytes));
-        }
-      });
+    if (run.resident != want_resident) return;
+    const uint64_t first_page = (region.offset() + run.offset) / page;
+    const uint64_t end_page =
+        (region.offset() + run.offset + run.length + page - 1) / page;
+    ++listed_runs;
+    listed_pages += end_page - first_page;
+    if (options.json) {
+      absl::PrintF("%s\n", JsonLine()
+                               .Add("path", region.path())
+                               .Add("offset", run.offset)
+                               .Add("length", run.length)
+                               .Add("pages", end_page - first_page)
+                               .Add("resident", run.resident)
+                               .Build());
+    } else {
+      absl::PrintF("  %s  [%d, %d)  pages %d-%d  %s\n",
+                   run.resident ? "resident" : "missing ", run.offset,
+                   run.offset + run.length, first_page, end_page - 1,
+                   FormatBytes(run.length, options.exact_bytes));
+    }
+  });
   if (!status.ok()) return status;
   if (!options.json) {
     absl::PrintF("%s: %d %s runs, %d pages\n", region.path(), listed_runs,
@@ -82,9 +85,9 @@ absl::Status PrintRuns(const Region& region, ByteRange range,
 
 absl::Status PrintBar(const Region& region, ByteRange range,
                       const CliOptions& options) {
-  const int width = options.width > 0        ? options.width
-                    : TerminalWidth() > 0    ? TerminalWidth()
-                                             : kDefaultWidth;
+  const int width = options.width > 0     ? options.width
+                    : TerminalWidth() > 0 ? TerminalWidth()
+                                          : kDefaultWidth;
   const std::vector<ByteRange> buckets =
       Buckets(region, range, static_cast<uint64_t>(std::max(1, width - 2)));
   std::string bar;
@@ -93,28 +96,30 @@ absl::Status PrintBar(const Region& region, ByteRange range,
   uint64_t resident = 0;
   ResidencySource source = ResidencySource::kCachestat;
   for (const ByteRange& bucket : buckets) {
-    absl::StatusOr<ResidencySummary> summary = SummarizeResidency(region, bucket);
+    absl::StatusOr<ResidencySummary> summary =
+        SummarizeResidency(region, bucket);
     if (!summary.ok()) return summary.status();
     pages += summary->pages;
     resident += summary->resident_pages;
     source = summary->source;
     bar += BucketChar(summary->resident_pages, summary->pages);
     fractions.push_back(absl::StrFormat(
-        "%.3g", summary->pages == 0 ? 0.0
-                                    : static_cast<double>(summary->resident_pages) /
-                                          static_cast<double>(summary->pages)));
+        "%.3g", summary->pages == 0
+                    ? 0.0
+                    : static_cast<double>(summary->resident_pages) /
+                          static_cast<double>(summary->pages)));
   }
   if (options.json) {
-    absl::PrintF("%s\n",
-                 JsonLine()
-                     .Add("path", region.path())
-                     .Add("offset", range.offset)
-                     .Add("length", range.length)
-                     .Add("pages", pages)
-                     .Add("resident_pages", resident)
-                     .AddRaw("buckets", "[" + absl::StrJoin(fractions, ",") + "]")
-                     .Add("source", ResidencySourceName(source))
-                     .Build());
+    absl::PrintF("%s\n", JsonLine()
+                             .Add("path", region.path())
+                             .Add("offset", range.offset)
+                             .Add("length", range.length)
+                             .Add("pages", pages)
+                             .Add("resident_pages", resident)
+                             .AddRaw("buckets",
+                                     "[" + absl::StrJoin(fractions, ",") + "]")
+                             .Add("source", ResidencySourceName(source))
+                             .Build());
     return absl::OkStatus();
   }
   absl::PrintF("%s  %s  %d/%d pages resident (%s)\n[%s]\n", region.path(),

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/flags/flag.h"
 #include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
@@ -25,7 +25,8 @@ ABSL_FLAG(bool, follow, false, "follow symbolic links inside directories");
 ABSL_FLAG(std::vector<std::string>, include, {}, "globs of files to take");
 ABSL_FLAG(std::vector<std::string>, exclude, {}, "globs of files to skip");
 ABSL_FLAG(std::string, max_size, "", "skip files larger than this");
-ABSL_FLAG(std::string, files_from, "", "read paths from this file, - for stdin");
+ABSL_FLAG(std::string, files_from, "",
+          "read paths from this file, - for stdin");
 ABSL_FLAG(bool, null, false, "paths in --files-from are NUL-separated (-0)");
 ABSL_FLAG(bool, runs, false, "map: list runs of pages");
 ABSL_FLAG(bool, resident, false, "map --runs: list resident runs");
@@ -33,7 +34,8 @@ ABSL_FLAG(int, width, 0, "map: bar width");
 ABSL_FLAG(int, jobs, 8, "touch: reads waited for at once");
 ABSL_FLAG(bool, daemon, false, "lock: detach once locked");
 ABSL_FLAG(std::string, pidfile, "", "lock: write the process id here");
-ABSL_FLAG(absl::Duration, interval, absl::Seconds(1), "watch: time between rounds");
+ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
+          "watch: time between rounds");
 ABSL_FLAG(uint64_t, count, 0, "watch: rounds, 0 for no limit");
 
 namespace mmapio::cli {
@@ -84,12 +86,14 @@ const Command* FindCommand(const std::string& name) {
 // names stand for absl's underscores, and "-0" (as in xargs) for --null.
 // Unlike absl::ParseCommandLine, which exits 1, a bad flag is an error here,
 // so that usage errors exit 2.
-absl::StatusOr<std::vector<std::string>> ParseFlags(const std::vector<std::string>& args) {
+absl::StatusOr<std::vector<std::string>> ParseFlags(
+    const std::vector<std::string>& args) {
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string arg = args[i] == "-0" ? "--null" : args[i];
     if (arg == "--") {
-      positional.insert(positional.end(), args.begin() + static_cast<ptrdiff_t>(i) + 1,
+      positional.insert(positional.end(),
+                        args.begin() + static_cast<ptrdiff_t>(i) + 1,
                         args.end());
       break;
     }
@@ -98,7 +102,8 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(const std::vector<std::strin
       continue;
     }
     const size_t equals = arg.find('=');
-    std::string name = arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
+    std::string name = arg.substr(
+        2, equals == std::string::npos ? std::string::npos : equals - 2);
     std::replace(name.begin(), name.end(), '-', '_');
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     if (flag == nullptr) {
@@ -112,11 +117,13 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(const std::vector<std::strin
     } else if (i + 1 < args.size()) {
       value = args[++i];
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("option ", arg, " needs a value"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("option ", arg, " needs a value"));
     }
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(absl::StrCat("option ", arg, ": ", error));
+      return absl::InvalidArgumentError(
+          absl::StrCat("option ", arg, ": ", error));
     }
   }
   return positional;
@@ -179,7 +186,8 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (command == nullptr) {
-    absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n\n%s", argv[1], kToolHelp);
+    absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n\n%s", argv[1],
+                  kToolHelp);
     return kUsageError;
   }
   absl::StatusOr<std::vector<std::string>> positional =
@@ -187,7 +195,8 @@ int Main(int argc, char** argv) {
   absl::StatusOr<CliOptions> options =
       positional.ok() ? OptionsFromFlags() : positional.status();
   if (!options.ok()) {
-    absl::FPrintF(stderr, "mmapio %s: %s\nRun \"mmapio %s --help\" for the options.\n",
+    absl::FPrintF(stderr,
+                  "mmapio %s: %s\nRun \"mmapio %s --help\" for the options.\n",
                   command->name, options.status().message(), command->name);
     return kUsageError;
   }
@@ -196,16 +205,19 @@ int Main(int argc, char** argv) {
     absl::StatusOr<std::vector<std::string>> listed =
         ReadPathList(list, absl::GetFlag(FLAGS_null));
     if (!listed.ok()) {
-      absl::FPrintF(stderr, "mmapio %s: %s\n", command->name, listed.status().message());
+      absl::FPrintF(stderr, "mmapio %s: %s\n", command->name,
+                    listed.status().message());
       return kUsageError;
     }
     paths.insert(paths.end(), listed->begin(), listed->end());
   } else if (absl::GetFlag(FLAGS_null)) {
-    absl::FPrintF(stderr, "mmapio %s: -0 goes with --files-from\n", command->name);
+    absl::FPrintF(stderr, "mmapio %s: -0 goes with --files-from\n",
+                  command->name);
     return kUsageError;
   }
   if (paths.empty()) {
-    absl::FPrintF(stderr, "mmapio %s: no PATH given\n\n%s", command->name, command->help);
+    absl::FPrintF(stderr, "mmapio %s: no PATH given\n\n%s", command->name,
+                  command->help);
     return kUsageError;
   }
   return command->run(paths, *options);

@@ -30,12 +30,14 @@ struct Totals {
   uint64_t page_size = 4096;
 };
 
-void AddKnown(std::optional<uint64_t>& sum, const std::optional<uint64_t>& value) {
+void AddKnown(std::optional<uint64_t>& sum,
+              const std::optional<uint64_t>& value) {
   sum = sum.has_value() && value.has_value() ? std::optional(*sum + *value)
                                              : std::nullopt;
 }
 
-std::optional<uint64_t> Times(std::optional<uint64_t> pages, uint64_t page_size) {
+std::optional<uint64_t> Times(std::optional<uint64_t> pages,
+                              uint64_t page_size) {
   if (!pages.has_value()) return std::nullopt;
   return *pages * page_size;
 }
@@ -46,7 +48,8 @@ ResidencySummary UnknownSummary(const Region& region, ByteRange range) {
   ResidencySummary summary;
   const uint64_t page = region.page_size();
   const uint64_t first = (region.offset() + range.offset) / page;
-  const uint64_t end = (region.offset() + range.offset + range.length + page - 1) / page;
+  const uint64_t end =
+      (region.offset() + range.offset + range.length + page - 1) / page;
   summary.pages = end - first;
   return summary;
 }
@@ -87,16 +90,17 @@ Row CountersRow(uint64_t size_bytes, uint64_t pages,
                 const std::optional<uint64_t>& recent, bool exact,
                 std::string name) {
   const std::optional<uint64_t> resident_bytes = Times(resident, page_size);
-  return Row{FormatBytes(size_bytes, exact),
-             absl::StrCat(pages),
-             Cell(resident),
-             resident_bytes.has_value() ? FormatBytes(*resident_bytes, exact) : "?",
-             resident.has_value() ? Percent(*resident, pages) : "?",
-             Cell(dirty),
-             Cell(writeback),
-             Cell(evicted),
-             Cell(recent),
-             std::move(name)};
+  return Row{
+      FormatBytes(size_bytes, exact),
+      absl::StrCat(pages),
+      Cell(resident),
+      resident_bytes.has_value() ? FormatBytes(*resident_bytes, exact) : "?",
+      resident.has_value() ? Percent(*resident, pages) : "?",
+      Cell(dirty),
+      Cell(writeback),
+      Cell(evicted),
+      Cell(recent),
+      std::move(name)};
 }
 
 }  // namespace
@@ -150,8 +154,10 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     if (!region.ok()) return region.status();
     absl::StatusOr<ByteRange> range = RangeIn(*region, options);
     if (!range.ok()) return range.status();
-    absl::StatusOr<ResidencySummary> summary = SummarizeResidency(*region, *range);
-    if (!summary.ok() && summary.status().code() != absl::StatusCode::kPermissionDenied) {
+    absl::StatusOr<ResidencySummary> summary =
+        SummarizeResidency(*region, *range);
+    if (!summary.ok() &&
+        summary.status().code() != absl::StatusCode::kPermissionDenied) {
       return summary.status();
     }
     // Unknown residency is still a line, with every count unknown.
@@ -176,7 +182,8 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
       AddOptional(line, "dirty_pages", summary->dirty_pages);
       AddOptional(line, "writeback_pages", summary->writeback_pages);
       AddOptional(line, "evicted_pages", summary->evicted_pages);
-      AddOptional(line, "recently_evicted_pages", summary->recently_evicted_pages);
+      AddOptional(line, "recently_evicted_pages",
+                  summary->recently_evicted_pages);
       if (unknown.ok()) {
         line.Add("source", ResidencySourceName(summary->source));
       } else {

@@ -105,7 +105,8 @@ class LoadPool {
         progress_.loaded_bytes += task.chunk.length;
       } else {
         ++progress_.failed_chunks;
-        if (progress_.first_error.ok()) progress_.first_error = std::move(status);
+        if (progress_.first_error.ok())
+          progress_.first_error = std::move(status);
       }
       if (--pending_ == 0) done_.notify_all();
     }
@@ -126,8 +127,8 @@ void DrawProgress(const std::string& path, uint64_t done, uint64_t total) {
   constexpr int kBar = 30;
   const int filled = total == 0 ? kBar : static_cast<int>(kBar * done / total);
   absl::FPrintF(stderr, "\r[%s%s] %s / %s  %s\033[K", std::string(filled, '#'),
-                std::string(kBar - filled, ' '), HumanBytes(done), HumanBytes(total),
-                path);
+                std::string(kBar - filled, ' '), HumanBytes(done),
+                HumanBytes(total), path);
 }
 
 }  // namespace
@@ -170,14 +171,15 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
     uint64_t missing_pages = 0;
     const uint64_t page = region->page_size();
     absl::Status scan = ForEachRun(*region, *range, [&](const PageRun& run) {
-          if (run.resident) return;
-          missing_bytes += run.length;
-          missing_pages += (run.length + page - 1) / page;
-          for (uint64_t done = 0; done < run.length; done += kChunkBytes) {
-            pool.Submit(*region,
-                        ByteRange{run.offset + done, std::min(kChunkBytes, run.length - done)});
-          }
-        });
+      if (run.resident) return;
+      missing_bytes += run.length;
+      missing_pages += (run.length + page - 1) / page;
+      for (uint64_t done = 0; done < run.length; done += kChunkBytes) {
+        pool.Submit(*region,
+                    ByteRange{run.offset + done,
+                              std::min(kChunkBytes, run.length - done)});
+      }
+    });
     LoadPool::Progress result = pool.Finish([&](uint64_t loaded) {
       if (progress) DrawProgress(path, loaded, missing_bytes);
     });
@@ -197,7 +199,8 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
     } else {
       absl::PrintF("%s: loaded %d of %d missing pages (%s) in %.3f s\n", path,
                    loaded_pages, missing_pages,
-                   FormatBytes(loaded_pages * page, options.exact_bytes), seconds);
+                   FormatBytes(loaded_pages * page, options.exact_bytes),
+                   seconds);
     }
     return result.first_error;
   });

@@ -27,12 +27,14 @@ struct Watched {
 
 std::string Delta(uint64_t now, std::optional<uint64_t> before) {
   if (!before.has_value()) return "";
-  const int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(*before);
+  const int64_t delta =
+      static_cast<int64_t>(now) - static_cast<int64_t>(*before);
   return delta == 0 ? "" : absl::StrFormat("(%+d)", delta);
 }
 
-std::optional<uint64_t> Field(const std::optional<ResidencySummary>& summary,
-                              std::optional<uint64_t> ResidencySummary::*field) {
+std::optional<uint64_t> Field(
+    const std::optional<ResidencySummary>& summary,
+    std::optional<uint64_t> ResidencySummary::*field) {
   if (!summary.has_value()) return std::nullopt;
   return (*summary).*field;
 }
@@ -73,13 +75,15 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
     return absl::OkStatus();
   });
   const bool redraw = !options.json && isatty(STDOUT_FILENO);
-  for (uint64_t round = 1; options.count == 0 || round <= options.count; ++round) {
+  for (uint64_t round = 1; options.count == 0 || round <= options.count;
+       ++round) {
     if (round > 1) absl::SleepFor(options.interval);
-    const std::string now = absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone());
+    const std::string now =
+        absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone());
     if (redraw) absl::PrintF("\033[H\033[2J");
     if (!options.json) {
-      absl::PrintF("%s  round %d\n%10s %12s %9s %12s  %s\n", now, round, "PAGES",
-                   "RESIDENT", "RES%", "RECENT-EVICT", "PATH");
+      absl::PrintF("%s  round %d\n%10s %12s %9s %12s  %s\n", now, round,
+                   "PAGES", "RESIDENT", "RES%", "RECENT-EVICT", "PATH");
     }
     for (Watched& file : files) {
       absl::StatusOr<ResidencySummary> summary =
@@ -89,7 +93,8 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
         continue;
       }
       const std::optional<uint64_t> last_resident =
-          file.last.has_value() ? std::optional(file.last->resident_pages) : std::nullopt;
+          file.last.has_value() ? std::optional(file.last->resident_pages)
+                                : std::nullopt;
       const std::optional<uint64_t> last_recent =
           Field(file.last, &ResidencySummary::recently_evicted_pages);
       const bool thrashing = summary->recently_evicted_pages.has_value() &&
@@ -108,16 +113,18 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
                 .Add("source", ResidencySourceName(summary->source))
                 .Build());
       } else {
-        const std::string resident = absl::StrCat(
-            summary->resident_pages, Delta(summary->resident_pages, last_resident));
+        const std::string resident =
+            absl::StrCat(summary->resident_pages,
+                         Delta(summary->resident_pages, last_resident));
         const std::string recent =
             summary->recently_evicted_pages.has_value()
-                ? absl::StrCat(*summary->recently_evicted_pages,
-                               Delta(*summary->recently_evicted_pages, last_recent))
+                ? absl::StrCat(
+                      *summary->recently_evicted_pages,
+                      Delta(*summary->recently_evicted_pages, last_recent))
                 : "?";
         absl::PrintF("%10d %12s %9s %12s  %s%s\n", summary->pages, resident,
-                     Percent(summary->resident_pages, summary->pages),
-                     recent, file.region.path(), thrashing ? "  THRASHING" : "");
+                     Percent(summary->resident_pages, summary->pages), recent,
+                     file.region.path(), thrashing ? "  THRASHING" : "");
       }
       file.last = *summary;
     }

@@ -11,9 +11,9 @@ namespace mmapio::internal {
 absl::Status MakeError(absl::StatusCode code, const OpContext& context,
                        absl::string_view detail) {
   return absl::Status(
-      code, absl::StrCat(context.operation, " \"", context.path, "\" ",
-                         FormatRange(context.offset, context.length), ": ",
-                         detail));
+      code,
+      absl::StrCat(context.operation, " \"", context.path, "\" ",
+                   FormatRange(context.offset, context.length), ": ", detail));
 }
 
 absl::Status ErrnoError(int err, const OpContext& context,

@@ -199,7 +199,8 @@ absl::StatusOr<std::byte*> MapFile(int fd, uint64_t offset, size_t length,
   const int prot =
       mode == AccessMode::kReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
   const int flags = mode == AccessMode::kCopyOnWrite ? MAP_PRIVATE : MAP_SHARED;
-  void* base = mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));
+  void* base =
+      mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));
   if (base == MAP_FAILED) {
     const int err = errno;
     if (err == ENODEV) {
@@ -313,9 +314,8 @@ absl::Status LockMemory(std::byte* address, size_t length, LockMode mode,
   }
   return MakeError(
       absl::StatusCode::kResourceExhausted, context,
-      absl::StrCat(name, ": ", strerrordesc_np(err),
-                   "; locking ", length, " bytes would exceed RLIMIT_MEMLOCK (",
-                   limit.rlim_cur,
+      absl::StrCat(name, ": ", strerrordesc_np(err), "; locking ", length,
+                   " bytes would exceed RLIMIT_MEMLOCK (", limit.rlim_cur,
                    " bytes for this process, counting pages it already "
                    "locked); raise it with `ulimit -l` or grant "
                    "CAP_IPC_LOCK"));
@@ -332,7 +332,8 @@ absl::Status UnlockMemory(std::byte* address, size_t length,
 absl::Status SyncMemory(std::byte* address, size_t length, SyncMode mode,
                         const OpContext& context) {
   const int flags = mode == SyncMode::kSync ? MS_SYNC : MS_ASYNC;
-  if (msync(address, length, flags) != 0) return ErrnoError(errno, context, "msync");
+  if (msync(address, length, flags) != 0)
+    return ErrnoError(errno, context, "msync");
   return absl::OkStatus();
 }
 
@@ -362,13 +363,15 @@ absl::Status DropFileCache(int fd, uint64_t offset, uint64_t length,
                            const OpContext& context) {
   // The kernel drops only clean pages: write dirty ones (ours or anyone's)
   // back first, and wait, or they would silently stay.
-  if (sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+  if (sync_file_range(fd, static_cast<off_t>(offset),
+                      static_cast<off_t>(length),
                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                           SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
     return ErrnoError(errno, context, "sync_file_range");
   }
-  const int err = posix_fadvise(fd, static_cast<off_t>(offset),
-                                static_cast<off_t>(length), POSIX_FADV_DONTNEED);
+  const int err =
+      posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                    POSIX_FADV_DONTNEED);
   if (err != 0) return ErrnoError(err, context, "posix_fadvise(DONTNEED)");
   return absl::OkStatus();
 }
