@@ -19,6 +19,18 @@ void FileLoop::Run(
       [&](const absl::Status& status) { Report(status); });
 }
 
+void FileLoop::RunOnRegions(
+    const std::vector<std::string>& paths,
+    const std::function<absl::Status(Region&, ByteRange)>& on_region) {
+  Run(paths, [&](const std::string& path) -> absl::Status {
+    absl::StatusOr<Region> region = Region::Open(path);
+    if (!region.ok()) return region.status();
+    absl::StatusOr<ByteRange> range = RangeIn(*region, options_);
+    if (!range.ok()) return range.status();
+    return on_region(*region, *range);
+  });
+}
+
 void FileLoop::Report(const absl::Status& status) {
   if (status.ok()) return;
   absl::FPrintF(stderr, "mmapio %s: %s\n", command_, status.message());

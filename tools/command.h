@@ -45,6 +45,11 @@ class FileLoop {
 
   void Run(const std::vector<std::string>& paths,
            const std::function<absl::Status(const std::string&)>& on_file);
+  // Like Run, with each file opened read-only and --range resolved in it
+  // (see RangeIn). `on_region` may keep the region by moving it.
+  void RunOnRegions(
+      const std::vector<std::string>& paths,
+      const std::function<absl::Status(Region&, ByteRange)>& on_region);
   void Report(const absl::Status& status);
 
   // 0 when nothing failed, 1 otherwise.

@@ -40,40 +40,37 @@ examples:
 
 int RunEvict(const std::vector<std::string>& paths, const CliOptions& options) {
   FileLoop loop("evict", options);
-  loop.Run(paths, [&](const std::string& path) -> absl::Status {
-    absl::StatusOr<Region> region = Region::Open(path);
-    if (!region.ok()) return region.status();
-    absl::StatusOr<ByteRange> range = RangeIn(*region, options);
-    if (!range.ok()) return range.status();
-    const std::optional<uint64_t> before = ResidentOf(*region, *range);
-    if (absl::Status status = region->Evict(*range); !status.ok())
-      return status;
-    const std::optional<uint64_t> after = ResidentOf(*region, *range);
-    std::optional<uint64_t> evicted;
-    if (before.has_value() && after.has_value()) {
-      evicted = *before > *after ? *before - *after : 0;
-    }
-    if (options.json) {
-      absl::PrintF("%s\n", JsonLine()
-                               .Add("path", path)
-                               .Add("resident_pages_before", before)
-                               .Add("resident_pages_after", after)
-                               .Add("evicted_pages", evicted)
-                               .Build());
-    } else if (evicted.has_value()) {
-      absl::PrintF(
-          "%s: evicted %d pages (%s); %d pages still resident\n", path,
-          *evicted,
-          FormatBytes(*evicted * region->page_size(), options.exact_bytes),
-          *after);
-    } else {
-      absl::PrintF(
-          "%s: evicted (counts unknown: the kernel hides the page "
-          "cache of files you cannot write)\n",
-          path);
-    }
-    return absl::OkStatus();
-  });
+  loop.RunOnRegions(
+      paths, [&](Region& region, ByteRange range) -> absl::Status {
+        const std::optional<uint64_t> before = ResidentOf(region, range);
+        if (absl::Status status = region.Evict(range); !status.ok())
+          return status;
+        const std::optional<uint64_t> after = ResidentOf(region, range);
+        std::optional<uint64_t> evicted;
+        if (before.has_value() && after.has_value()) {
+          evicted = *before > *after ? *before - *after : 0;
+        }
+        if (options.json) {
+          absl::PrintF("%s\n", JsonLine()
+                                   .Add("path", region.path())
+                                   .Add("resident_pages_before", before)
+                                   .Add("resident_pages_after", after)
+                                   .Add("evicted_pages", evicted)
+                                   .Build());
+        } else if (evicted.has_value()) {
+          absl::PrintF(
+              "%s: evicted %d pages (%s); %d pages still resident\n",
+              region.path(), *evicted,
+              FormatBytes(*evicted * region.page_size(), options.exact_bytes),
+              *after);
+        } else {
+          absl::PrintF(
+              "%s: evicted (counts unknown: the kernel hides the page "
+              "cache of files you cannot write)\n",
+              region.path());
+        }
+        return absl::OkStatus();
+      });
   return loop.exit_code();
 }
 

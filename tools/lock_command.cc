@@ -98,19 +98,16 @@ int RunLock(const std::vector<std::string>& paths, const CliOptions& options) {
   FileLoop loop("lock", options);
   std::vector<Region> locked;
   uint64_t locked_bytes = 0;
-  loop.Run(paths, [&](const std::string& path) -> absl::Status {
-    absl::StatusOr<Region> region = Region::Open(path);
-    if (!region.ok()) return region.status();
-    absl::StatusOr<ByteRange> range = RangeIn(*region, options);
-    if (!range.ok()) return range.status();
-    if (absl::Status status = region->Lock(*range, LockMode::kPopulate);
-        !status.ok()) {
-      return status;
-    }
-    locked_bytes += range->length;
-    locked.push_back(*std::move(region));
-    return absl::OkStatus();
-  });
+  loop.RunOnRegions(
+      paths, [&](Region& region, ByteRange range) -> absl::Status {
+        if (absl::Status status = region.Lock(range, LockMode::kPopulate);
+            !status.ok()) {
+          return status;
+        }
+        locked_bytes += range.length;
+        locked.push_back(std::move(region));
+        return absl::OkStatus();
+      });
   if (!options.pidfile.empty()) loop.Report(WritePidfile(options.pidfile));
   absl::PrintF("locked %d files, %s; interrupt to unlock\n", locked.size(),
                FormatBytes(locked_bytes, options.exact_bytes));

@@ -155,14 +155,11 @@ examples:
 
 int RunMap(const std::vector<std::string>& paths, const CliOptions& options) {
   FileLoop loop("map", options);
-  loop.Run(paths, [&](const std::string& path) -> absl::Status {
-    absl::StatusOr<Region> region = Region::Open(path);
-    if (!region.ok()) return region.status();
-    absl::StatusOr<ByteRange> range = RangeIn(*region, options);
-    if (!range.ok()) return range.status();
-    return options.runs ? PrintRuns(*region, *range, options)
-                        : PrintBar(*region, *range, options);
-  });
+  loop.RunOnRegions(paths,
+                    [&](Region& region, ByteRange range) -> absl::Status {
+                      return options.runs ? PrintRuns(region, range, options)
+                                          : PrintBar(region, range, options);
+                    });
   return loop.exit_code();
 }
 

@@ -149,56 +149,55 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     PrintRow(Row{"SIZE", "PAGES", "RESIDENT", "RES-SIZE", "RES%", "DIRTY",
                  "WBACK", "EVICTED", "RECENT", "PATH"});
   }
-  loop.Run(paths, [&](const std::string& path) -> absl::Status {
-    absl::StatusOr<Region> region = Region::Open(path);
-    if (!region.ok()) return region.status();
-    absl::StatusOr<ByteRange> range = RangeIn(*region, options);
-    if (!range.ok()) return range.status();
-    absl::StatusOr<ResidencySummary> summary =
-        SummarizeResidency(*region, *range);
-    if (!summary.ok() &&
-        summary.status().code() != absl::StatusCode::kPermissionDenied) {
-      return summary.status();
-    }
-    // Unknown residency is still a line, with every count unknown.
-    const absl::Status unknown = summary.status();
-    if (!summary.ok()) summary = UnknownSummary(*region, *range);
-    const std::optional<uint64_t> resident =
-        unknown.ok() ? std::optional(summary->resident_pages) : std::nullopt;
-    const uint64_t page_size = region->page_size();
-    ++totals.files;
-    totals.size_bytes += range->length;
-    totals.pages += summary->pages;
-    totals.page_size = page_size;
-    AddKnown(totals.resident_pages, resident);
-    AddKnown(totals.dirty_pages, summary->dirty_pages);
-    AddKnown(totals.writeback_pages, summary->writeback_pages);
-    AddKnown(totals.evicted_pages, summary->evicted_pages);
-    AddKnown(totals.recently_evicted_pages, summary->recently_evicted_pages);
-    if (options.json) {
-      JsonLine line;
-      line.Add("path", path);
-      AddCounters(line, range->length, summary->pages, resident, page_size);
-      AddOptional(line, "dirty_pages", summary->dirty_pages);
-      AddOptional(line, "writeback_pages", summary->writeback_pages);
-      AddOptional(line, "evicted_pages", summary->evicted_pages);
-      AddOptional(line, "recently_evicted_pages",
-                  summary->recently_evicted_pages);
-      if (unknown.ok()) {
-        line.Add("source", ResidencySourceName(summary->source));
-      } else {
-        line.AddRaw("source", "null");
-      }
-      absl::PrintF("%s\n", line.Build());
-    } else {
-      PrintRow(CountersRow(range->length, summary->pages, resident, page_size,
-                           summary->dirty_pages, summary->writeback_pages,
-                           summary->evicted_pages,
-                           summary->recently_evicted_pages, options.exact_bytes,
-                           path));
-    }
-    return unknown;
-  });
+  loop.RunOnRegions(
+      paths, [&](Region& region, ByteRange range) -> absl::Status {
+        absl::StatusOr<ResidencySummary> summary =
+            SummarizeResidency(region, range);
+        if (!summary.ok() &&
+            summary.status().code() != absl::StatusCode::kPermissionDenied) {
+          return summary.status();
+        }
+        // Unknown residency is still a line, with every count unknown.
+        const absl::Status unknown = summary.status();
+        if (!summary.ok()) summary = UnknownSummary(region, range);
+        const std::optional<uint64_t> resident =
+            unknown.ok() ? std::optional(summary->resident_pages)
+                         : std::nullopt;
+        const uint64_t page_size = region.page_size();
+        ++totals.files;
+        totals.size_bytes += range.length;
+        totals.pages += summary->pages;
+        totals.page_size = page_size;
+        AddKnown(totals.resident_pages, resident);
+        AddKnown(totals.dirty_pages, summary->dirty_pages);
+        AddKnown(totals.writeback_pages, summary->writeback_pages);
+        AddKnown(totals.evicted_pages, summary->evicted_pages);
+        AddKnown(totals.recently_evicted_pages,
+                 summary->recently_evicted_pages);
+        if (options.json) {
+          JsonLine line;
+          line.Add("path", region.path());
+          AddCounters(line, range.length, summary->pages, resident, page_size);
+          AddOptional(line, "dirty_pages", summary->dirty_pages);
+          AddOptional(line, "writeback_pages", summary->writeback_pages);
+          AddOptional(line, "evicted_pages", summary->evicted_pages);
+          AddOptional(line, "recently_evicted_pages",
+                      summary->recently_evicted_pages);
+          if (unknown.ok()) {
+            line.Add("source", ResidencySourceName(summary->source));
+          } else {
+            line.AddRaw("source", "null");
+          }
+          absl::PrintF("%s\n", line.Build());
+        } else {
+          PrintRow(CountersRow(range.length, summary->pages, resident,
+                               page_size, summary->dirty_pages,
+                               summary->writeback_pages, summary->evicted_pages,
+                               summary->recently_evicted_pages,
+                               options.exact_bytes, region.path()));
+        }
+        return unknown;
+      });
   if (options.json) {
     JsonLine total;
     total.Add("files", totals.files);

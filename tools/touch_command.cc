@@ -161,49 +161,46 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
   const bool progress = !options.json && isatty(STDERR_FILENO);
   uint64_t total_pages = 0;
   const absl::Time start = absl::Now();
-  loop.Run(paths, [&](const std::string& path) -> absl::Status {
-    absl::StatusOr<Region> region = Region::Open(path);
-    if (!region.ok()) return region.status();
-    absl::StatusOr<ByteRange> range = RangeIn(*region, options);
-    if (!range.ok()) return range.status();
-    const absl::Time file_start = absl::Now();
-    uint64_t missing_bytes = 0;
-    uint64_t missing_pages = 0;
-    const uint64_t page = region->page_size();
-    absl::Status scan = ForEachRun(*region, *range, [&](const PageRun& run) {
-      if (run.resident) return;
-      missing_bytes += run.length;
-      missing_pages += (run.length + page - 1) / page;
-      for (uint64_t done = 0; done < run.length; done += kChunkBytes) {
-        pool.Submit(*region,
-                    ByteRange{run.offset + done,
-                              std::min(kChunkBytes, run.length - done)});
-      }
-    });
-    LoadPool::Progress result = pool.Finish([&](uint64_t loaded) {
-      if (progress) DrawProgress(path, loaded, missing_bytes);
-    });
-    if (progress) absl::FPrintF(stderr, "\r\033[K");
-    if (!scan.ok()) return scan;
-    const uint64_t loaded_pages = (result.loaded_bytes + page - 1) / page;
-    total_pages += loaded_pages;
-    const double seconds = absl::ToDoubleSeconds(absl::Now() - file_start);
-    if (options.json) {
-      absl::PrintF("%s\n", JsonLine()
-                               .Add("path", path)
-                               .Add("missing_pages", missing_pages)
-                               .Add("loaded_pages", loaded_pages)
-                               .Add("failed_chunks", result.failed_chunks)
-                               .Add("seconds", seconds)
-                               .Build());
-    } else {
-      absl::PrintF("%s: loaded %d of %d missing pages (%s) in %.3f s\n", path,
-                   loaded_pages, missing_pages,
-                   FormatBytes(loaded_pages * page, options.exact_bytes),
-                   seconds);
-    }
-    return result.first_error;
-  });
+  loop.RunOnRegions(
+      paths, [&](Region& region, ByteRange range) -> absl::Status {
+        const absl::Time file_start = absl::Now();
+        uint64_t missing_bytes = 0;
+        uint64_t missing_pages = 0;
+        const uint64_t page = region.page_size();
+        absl::Status scan = ForEachRun(region, range, [&](const PageRun& run) {
+          if (run.resident) return;
+          missing_bytes += run.length;
+          missing_pages += (run.length + page - 1) / page;
+          for (uint64_t done = 0; done < run.length; done += kChunkBytes) {
+            pool.Submit(region,
+                        ByteRange{run.offset + done,
+                                  std::min(kChunkBytes, run.length - done)});
+          }
+        });
+        LoadPool::Progress result = pool.Finish([&](uint64_t loaded) {
+          if (progress) DrawProgress(region.path(), loaded, missing_bytes);
+        });
+        if (progress) absl::FPrintF(stderr, "\r\033[K");
+        if (!scan.ok()) return scan;
+        const uint64_t loaded_pages = (result.loaded_bytes + page - 1) / page;
+        total_pages += loaded_pages;
+        const double seconds = absl::ToDoubleSeconds(absl::Now() - file_start);
+        if (options.json) {
+          absl::PrintF("%s\n", JsonLine()
+                                   .Add("path", region.path())
+                                   .Add("missing_pages", missing_pages)
+                                   .Add("loaded_pages", loaded_pages)
+                                   .Add("failed_chunks", result.failed_chunks)
+                                   .Add("seconds", seconds)
+                                   .Build());
+        } else {
+          absl::PrintF("%s: loaded %d of %d missing pages (%s) in %.3f s\n",
+                       region.path(), loaded_pages, missing_pages,
+                       FormatBytes(loaded_pages * page, options.exact_bytes),
+                       seconds);
+        }
+        return result.first_error;
+      });
   if (!options.json) {
     absl::PrintF("total: loaded %d pages in %.3f s\n", total_pages,
                  absl::ToDoubleSeconds(absl::Now() - start));

@@ -66,14 +66,11 @@ examples:
 int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
   FileLoop loop("watch", options);
   std::vector<Watched> files;
-  loop.Run(paths, [&](const std::string& path) -> absl::Status {
-    absl::StatusOr<Region> region = Region::Open(path);
-    if (!region.ok()) return region.status();
-    absl::StatusOr<ByteRange> range = RangeIn(*region, options);
-    if (!range.ok()) return range.status();
-    files.push_back(Watched{*std::move(region), *range, std::nullopt});
-    return absl::OkStatus();
-  });
+  loop.RunOnRegions(
+      paths, [&](Region& region, ByteRange range) -> absl::Status {
+        files.push_back(Watched{std::move(region), range, std::nullopt});
+        return absl::OkStatus();
+      });
   const bool redraw = !options.json && isatty(STDOUT_FILENO);
   for (uint64_t round = 1; options.count == 0 || round <= options.count;
        ++round) {
