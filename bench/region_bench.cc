@@ -22,7 +22,8 @@ const std::string& BenchFile(size_t size) {
     const char* dir = getenv("TEST_TMPDIR");
     auto* p = new std::string(std::string(dir != nullptr ? dir : "/tmp") +
                               "/mmapio_region_bench.dat");
-    const int fd = open(p->c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd =
+        open(p->c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     std::vector<char> chunk(1 << 20, 'x');
     for (size_t done = 0; done < size; done += chunk.size()) {
       if (write(fd, chunk.data(), chunk.size()) < 0) abort();

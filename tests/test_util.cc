@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -106,19 +108,21 @@ ScopedRlimit::ScopedRlimit(int resource, rlim_t soft_limit)
 
 ScopedRlimit::~ScopedRlimit() { setrlimit(resource_, &saved_); }
 
-ScopedTmpfs::ScopedTmpfs(uint64_t size_bytes) {
-  // A private mount namespace, once per thread: nothing mounted here outlives
-  // the process or leaks into the build tree.
-  static thread_local bool private_namespace = [] {
-    return unshare(CLONE_NEWNS) == 0 &&
-           mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+std::string EnterPrivateMountNamespace() {
+  static thread_local const std::string failure = []() -> std::string {
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      return absl::StrCat("cannot make a private mount namespace: ",
+                          strerror(errno), " (needs root)");
+    }
+    return "";
   }();
-  if (!private_namespace) {
-    skip_reason_ =
-        absl::StrCat("cannot make a private mount namespace: ", strerror(errno),
-                     " (needs root)");
-    return;
-  }
+  return failure;
+}
+
+ScopedTmpfs::ScopedTmpfs(uint64_t size_bytes) {
+  skip_reason_ = EnterPrivateMountNamespace();
+  if (!skip_reason_.empty()) return;
   const std::string dir = MakeTempDir();
   const std::string options = absl::StrCat("size=", size_bytes);
   if (mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0) {
@@ -130,6 +134,56 @@ ScopedTmpfs::ScopedTmpfs(uint64_t size_bytes) {
 
 ScopedTmpfs::~ScopedTmpfs() {
   if (!mount_point_.empty()) umount2(mount_point_.c_str(), MNT_DETACH);
+}
+
+ScopedEioFilesystem::ScopedEioFilesystem(
+    uint64_t size, const std::vector<uint64_t>& bad_pages) {
+  skip_reason_ = EnterPrivateMountNamespace();
+  if (!skip_reason_.empty()) return;
+  if (access("/dev/fuse", R_OK | W_OK) != 0) {
+    skip_reason_ = "/dev/fuse is not available";
+    return;
+  }
+  mount_point_ = MakeTempDir();
+  const std::string server =
+      absl::StrCat(getenv("TEST_SRCDIR"), "/mmapio/tests/fuse_eio_fs");
+  std::vector<std::string> args = {server, mount_point_, absl::StrCat(size)};
+  for (uint64_t page : bad_pages) args.push_back(absl::StrCat(page));
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  server_pid_ = fork();
+  if (server_pid_ == 0) {
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  const std::string file = mount_point_ + "/data";
+  for (int i = 0; i < 1000; ++i) {
+    struct stat st;
+    if (stat(file.c_str(), &st) == 0 &&
+        static_cast<uint64_t>(st.st_size) == size) {
+      path_ = file;
+      return;
+    }
+    int status = 0;
+    if (waitpid(server_pid_, &status, WNOHANG) == server_pid_) {
+      server_pid_ = -1;
+      skip_reason_ =
+          absl::StrCat("the FUSE server exited with status ", status,
+                       " (is fuse3 installed and mounting allowed?)");
+      return;
+    }
+    usleep(10000);
+  }
+  skip_reason_ = "the FUSE filesystem did not come up within 10 seconds";
+}
+
+ScopedEioFilesystem::~ScopedEioFilesystem() {
+  if (!mount_point_.empty()) umount2(mount_point_.c_str(), MNT_DETACH);
+  if (server_pid_ > 0) {
+    kill(server_pid_, SIGTERM);
+    waitpid(server_pid_, nullptr, 0);
+  }
 }
 
 void MakeResident(

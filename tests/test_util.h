@@ -51,6 +51,11 @@ class ScopedRlimit {
   struct rlimit saved_;
 };
 
+// Moves the calling thread into a private mount namespace (once per thread),
+// so that what it mounts is gone when the process exits and never leaks into
+// the build tree. Returns an empty string, or why it could not.
+std::string EnterPrivateMountNamespace();
+
 // A tmpfs of `size_bytes` mounted in a private mount namespace of the calling
 // thread, gone when the process exits. mount_point() is empty when mounting
 // is not allowed here; skip_reason() then says why.
@@ -67,6 +72,27 @@ class ScopedTmpfs {
  private:
   std::string mount_point_;
   std::string skip_reason_;
+};
+
+// tests/fuse_eio_fs mounted in a private mount namespace of the calling
+// thread: one file, path(), of `size` pattern bytes whose `bad_pages` fail
+// with EIO. path() is empty when FUSE is not available here; skip_reason()
+// then says why.
+class ScopedEioFilesystem {
+ public:
+  ScopedEioFilesystem(uint64_t size, const std::vector<uint64_t>& bad_pages);
+  ~ScopedEioFilesystem();
+  ScopedEioFilesystem(const ScopedEioFilesystem&) = delete;
+  ScopedEioFilesystem& operator=(const ScopedEioFilesystem&) = delete;
+
+  const std::string& path() const { return path_; }
+  const std::string& skip_reason() const { return skip_reason_; }
+
+ private:
+  std::string mount_point_;
+  std::string path_;
+  std::string skip_reason_;
+  int server_pid_ = -1;
 };
 
 // Evicts `path` from the page cache, then reads the pages of each

@@ -19,24 +19,24 @@
 namespace mmapio::cli {
 namespace {
 
+// A counter as last seen; `known` is false before the first round and
+// where the kernel does not tell.
+struct Seen {
+  bool known = false;
+  uint64_t value = 0;
+};
+
 struct Watched {
   Region region;
   ByteRange range;
-  std::optional<ResidencySummary> last;
+  Seen resident;
+  Seen recently_evicted;
 };
 
-std::string Delta(uint64_t now, std::optional<uint64_t> before) {
-  if (!before.has_value()) return "";
-  const int64_t delta =
-      static_cast<int64_t>(now) - static_cast<int64_t>(*before);
-  return delta == 0 ? "" : absl::StrFormat("(%+d)", delta);
-}
-
-std::optional<uint64_t> Field(
-    const std::optional<ResidencySummary>& summary,
-    std::optional<uint64_t> ResidencySummary::*field) {
-  if (!summary.has_value()) return std::nullopt;
-  return (*summary).*field;
+// "(+12)", "(-3)", or nothing when unchanged or not seen before.
+std::string Delta(uint64_t now, const Seen& before) {
+  if (!before.known || now == before.value) return "";
+  return absl::StrFormat("(%+d)", static_cast<int64_t>(now - before.value));
 }
 
 }  // namespace
@@ -68,7 +68,7 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
   std::vector<Watched> files;
   loop.RunOnRegions(
       paths, [&](Region& region, ByteRange range) -> absl::Status {
-        files.push_back(Watched{std::move(region), range, std::nullopt});
+        files.push_back(Watched{std::move(region), range, {}, {}});
         return absl::OkStatus();
       });
   const bool redraw = !options.json && isatty(STDOUT_FILENO);
@@ -89,14 +89,10 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
         loop.Report(summary.status());
         continue;
       }
-      const std::optional<uint64_t> last_resident =
-          file.last.has_value() ? std::optional(file.last->resident_pages)
-                                : std::nullopt;
-      const std::optional<uint64_t> last_recent =
-          Field(file.last, &ResidencySummary::recently_evicted_pages);
-      const bool thrashing = summary->recently_evicted_pages.has_value() &&
-                             last_recent.has_value() &&
-                             *summary->recently_evicted_pages > *last_recent;
+      const bool thrashing =
+          summary->recently_evicted_pages.has_value() &&
+          file.recently_evicted.known &&
+          *summary->recently_evicted_pages > file.recently_evicted.value;
       if (options.json) {
         absl::PrintF(
             "%s\n",
@@ -112,18 +108,20 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
       } else {
         const std::string resident =
             absl::StrCat(summary->resident_pages,
-                         Delta(summary->resident_pages, last_resident));
+                         Delta(summary->resident_pages, file.resident));
         const std::string recent =
             summary->recently_evicted_pages.has_value()
-                ? absl::StrCat(
-                      *summary->recently_evicted_pages,
-                      Delta(*summary->recently_evicted_pages, last_recent))
+                ? absl::StrCat(*summary->recently_evicted_pages,
+                               Delta(*summary->recently_evicted_pages,
+                                     file.recently_evicted))
                 : "?";
         absl::PrintF("%10d %12s %9s %12s  %s%s\n", summary->pages, resident,
                      Percent(summary->resident_pages, summary->pages), recent,
                      file.region.path(), thrashing ? "  THRASHING" : "");
       }
-      file.last = *summary;
+      file.resident = {true, summary->resident_pages};
+      file.recently_evicted = {summary->recently_evicted_pages.has_value(),
+                               summary->recently_evicted_pages.value_or(0)};
     }
     fflush(stdout);
   }

@@ -101,6 +101,11 @@ absl::StatusOr<CacheCounters> CacheStat(int fd, uint64_t offset,
                                         uint64_t length,
                                         const OpContext& context);
 
+// Whether a fault on a page of `fd` can have failed for lack of space: the
+// filesystem has no blocks left, and the access was a write or the
+// filesystem allocates pages on reading holes (tmpfs, hugetlbfs).
+bool NoSpaceForPage(int fd, bool write);
+
 // Whether mincore(2) on a mapping of `fd` reports the page cache, or only
 // this process's mapped pages: the kernel shows the cache to the file's owner,
 // to CAP_FOWNER and to whoever could open the file for writing.

@@ -428,6 +428,15 @@ absl::StatusOr<CacheCounters> CacheStat(int fd, uint64_t offset,
                    "cachestat: this kernel has no cachestat(2) (Linux 6.5+)");
 }
 
+bool NoSpaceForPage(int fd, bool write) {
+  struct statfs fs;
+  // A filesystem without a size limit (an unlimited tmpfs, memfd) reports
+  // zero blocks in all.
+  if (fstatfs(fd, &fs) != 0 || fs.f_blocks == 0 || fs.f_bavail != 0)
+    return false;
+  return write || fs.f_type == TMPFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC;
+}
+
 bool MincoreSeesPageCache(int fd) {
   struct stat st;
   if (fstat(fd, &st) == 0 && st.st_uid == geteuid()) return true;

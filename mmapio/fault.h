@@ -1,0 +1,64 @@
+// Faults as values: the SIGBUS handler behind mmapio's guarded operations,
+// and what a fault Status carries.
+//
+// A read or write of a mapped file raises SIGBUS when the page cannot be
+// provided: the file was truncated below it, the device failed (EIO), a
+// write found no space (a full tmpfs, a sparse file on a full disk), or the
+// memory is poisoned. Inside mmapio's guarded operations (mmapio/guarded.h)
+// such a fault becomes a Status; anywhere else it goes, unchanged, to the
+// handler that was installed before mmapio's (SA_SIGINFO or plain), or to the
+// default action, which dumps core. SIGSEGV is never touched.
+//
+// Installation is automatic on the first guarded operation; call
+// InstallFaultHandler() earlier to learn of a failure at start-up. A program
+// that owns SIGBUS itself (a JVM, a runtime with its own handler) calls
+// UseEmbedderFaultHandler() and forwards every SIGBUS to HandleFault() first.
+//
+// Thread safety: every function may be called from any thread.
+
+#ifndef MMAPIO_FAULT_H_
+#define MMAPIO_FAULT_H_
+
+#include <signal.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace mmapio {
+
+// The structured payload of a Status made from a fault.
+struct FaultInfo {
+  uint64_t file_offset = 0;  // Of the byte whose page faulted.
+  uintptr_t address = 0;     // The faulting address (si_addr).
+  int si_code = 0;           // BUS_ADRERR, BUS_MCEERR_AR, ...
+  std::string path;          // Of the mapped file.
+
+  friend bool operator==(const FaultInfo&, const FaultInfo&) = default;
+};
+
+// The fault behind `status`, or nullopt when it did not come from one.
+std::optional<FaultInfo> GetFaultInfo(const absl::Status& status);
+
+// Installs mmapio's SIGBUS handler, once per process; later calls return the
+// first one's result. FailedPrecondition when the handler could not be put
+// in place, for example under AddressSanitizer with handle_sigbus=2, which
+// silently keeps its own: run with ASAN_OPTIONS=handle_sigbus=0 or 1.
+absl::Status InstallFaultHandler();
+
+// Declares that the program's own SIGBUS handler calls HandleFault(); mmapio
+// then installs nothing.
+void UseEmbedderFaultHandler();
+
+// For a program's own SIGBUS handler: returns true when the fault happened in
+// a guarded operation and has been dealt with (the handler must then return
+// at once, or not at all: a guarded visit does not return here). Returns
+// false for any other fault, which remains the caller's to handle.
+// Async-signal-safe.
+bool HandleFault(int signal_number, siginfo_t* info, void* ucontext);
+
+}  // namespace mmapio
+
+#endif  // MMAPIO_FAULT_H_
