@@ -61,23 +61,24 @@ absl::StatusOr<Region> Region::Open(const std::string& path,
                                     RegionOptions options) {
   const OpContext context{"Open", path, options.range.offset,
                           options.range.length};
-  absl::StatusOr<internal::UniqueFd> fd =
+  absl::StatusOr<internal::MappableFile> file =
       internal::OpenMappable(path, options.mode, context);
-  if (!fd.ok()) return fd.status();
-  return Create(*std::move(fd), path, options, "Open");
+  if (!file.ok()) return file.status();
+  return Create(*std::move(file), path, options, "Open");
 }
 
 absl::StatusOr<Region> Region::FromFd(int fd, RegionOptions options) {
   std::string path = internal::PathOfFd(fd);
   const OpContext context{"FromFd", path, options.range.offset,
                           options.range.length};
-  absl::StatusOr<internal::UniqueFd> copy =
+  absl::StatusOr<internal::MappableFile> file =
       internal::AdoptMappable(fd, options.mode, context);
-  if (!copy.ok()) return copy.status();
-  return Create(*std::move(copy), std::move(path), options, "FromFd");
+  if (!file.ok()) return file.status();
+  return Create(*std::move(file), std::move(path), options, "FromFd");
 }
 
-absl::StatusOr<Region> Region::Create(internal::UniqueFd fd, std::string path,
+absl::StatusOr<Region> Region::Create(internal::MappableFile file,
+                                      std::string path,
                                       const RegionOptions& options,
                                       absl::string_view operation) {
   const ByteRange range = options.range;
@@ -92,16 +93,13 @@ absl::StatusOr<Region> Region::Create(internal::UniqueFd fd, std::string path,
                      "offset + length overflows the largest file offset "
                      "(2^63 - 1)");
   }
-  absl::StatusOr<uint64_t> file_size = internal::FileSize(fd.get(), context);
-  if (!file_size.ok()) return file_size.status();
-  if (!ResolveWithin(range, *file_size).has_value()) {
+  if (!ResolveWithin(range, file.size).has_value()) {
     return MakeError(absl::StatusCode::kOutOfRange, context,
                      absl::StrCat("the range ends past the end of the file (",
-                                  *file_size, " bytes)"));
+                                  file.size, " bytes)"));
   }
-  Region region(std::move(fd), std::move(path), options.mode, range);
-  if (absl::Status status = region.Follow(*file_size, operation);
-      !status.ok()) {
+  Region region(std::move(file.fd), std::move(path), options.mode, range);
+  if (absl::Status status = region.Follow(file.size, operation); !status.ok()) {
     return status;
   }
   return region;

@@ -151,7 +151,8 @@ class Region {
   Region(internal::UniqueFd fd, std::string path, AccessMode mode,
          ByteRange range);
 
-  static absl::StatusOr<Region> Create(internal::UniqueFd fd, std::string path,
+  static absl::StatusOr<Region> Create(internal::MappableFile file,
+                                       std::string path,
                                        const RegionOptions& options,
                                        absl::string_view operation);
 

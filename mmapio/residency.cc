@@ -195,36 +195,50 @@ absl::string_view ResidencySourceName(ResidencySource source) {
   return source == ResidencySource::kCachestat ? "cachestat" : "mincore";
 }
 
-absl::StatusOr<ResidencySummary> SummarizeResidency(const Region& region,
-                                                    ByteRange range) {
-  absl::StatusOr<PageSpan> span = SpanOf(region, range, "SummarizeResidency");
-  if (!span.ok()) return span.status();
+// The summary of `pages` pages from cachestat, or nullopt where the kernel
+// has no cachestat or refuses it (the caller then falls back to mincore).
+absl::StatusOr<std::optional<ResidencySummary>> SummaryFromCachestat(
+    int fd, uint64_t file_offset, uint64_t pages, uint64_t page_size,
+    const internal::OpContext& context) {
   ResidencySummary summary;
-  summary.pages = span->count;
-  if (span->count == 0) {
+  summary.pages = pages;
+  summary.source = ResidencySource::kCachestat;
+  if (pages == 0) {
     // Nothing to ask the kernel: no page is dirty or evicted either.
     summary.dirty_pages = summary.writeback_pages = summary.evicted_pages =
         summary.recently_evicted_pages = 0;
     return summary;
   }
-  if (region.mode() != AccessMode::kCopyOnWrite) {
-    absl::StatusOr<internal::CacheCounters> counters = internal::CacheStat(
-        region.fd(), span->file_offset, span->count * span->page_size,
-        ContextOf(region, *span, "SummarizeResidency"));
-    if (counters.ok()) {
-      summary.source = ResidencySource::kCachestat;
-      summary.resident_pages = std::min(counters->cached, span->count);
-      summary.dirty_pages = counters->dirty;
-      summary.writeback_pages = counters->writeback;
-      summary.evicted_pages = counters->evicted;
-      summary.recently_evicted_pages = counters->recently_evicted;
-      return summary;
+  absl::StatusOr<internal::CacheCounters> counters =
+      internal::CacheStat(fd, file_offset, pages * page_size, context);
+  if (!counters.ok()) {
+    if (counters.status().code() == absl::StatusCode::kUnimplemented ||
+        counters.status().code() == absl::StatusCode::kPermissionDenied) {
+      return std::nullopt;
     }
-    if (counters.status().code() != absl::StatusCode::kUnimplemented &&
-        counters.status().code() != absl::StatusCode::kPermissionDenied) {
-      return counters.status();
-    }
+    return counters.status();
   }
+  summary.resident_pages = std::min(counters->cached, pages);
+  summary.dirty_pages = counters->dirty;
+  summary.writeback_pages = counters->writeback;
+  summary.evicted_pages = counters->evicted;
+  summary.recently_evicted_pages = counters->recently_evicted;
+  return summary;
+}
+
+absl::StatusOr<ResidencySummary> SummarizeResidency(const Region& region,
+                                                    ByteRange range) {
+  absl::StatusOr<PageSpan> span = SpanOf(region, range, "SummarizeResidency");
+  if (!span.ok()) return span.status();
+  if (region.mode() != AccessMode::kCopyOnWrite || span->count == 0) {
+    absl::StatusOr<std::optional<ResidencySummary>> fast = SummaryFromCachestat(
+        region.fd(), span->file_offset, span->count, span->page_size,
+        ContextOf(region, *span, "SummarizeResidency"));
+    if (!fast.ok()) return fast.status();
+    if (fast->has_value()) return **fast;
+  }
+  ResidencySummary summary;
+  summary.pages = span->count;
   absl::Status status = ScanWindows(
       region, *span, "SummarizeResidency", [&summary](const Window& window) {
         if (window.pages == nullptr) {
@@ -238,6 +252,44 @@ absl::StatusOr<ResidencySummary> SummarizeResidency(const Region& region,
       });
   if (!status.ok()) return status;
   return summary;
+}
+
+absl::StatusOr<FileResidency> SummarizeFile(const std::string& path,
+                                            ByteRange range) {
+  const internal::OpContext context{"SummarizeFile", path, range.offset,
+                                    range.length};
+  absl::StatusOr<internal::MappableFile> file =
+      internal::OpenMappable(path, AccessMode::kReadOnly, context);
+  if (!file.ok()) return file.status();
+  if (range.offset > file->size) {
+    return internal::MakeError(
+        absl::StatusCode::kOutOfRange, context,
+        absl::StrCat("the range starts past the end of the file (", file->size,
+                     " bytes)"));
+  }
+  FileResidency result;
+  result.file_size = file->size;
+  result.range = {range.offset,
+                  std::min(range.length, file->size - range.offset)};
+  const uint64_t page = internal::PageSize();
+  const uint64_t first = result.range.offset / page;
+  const uint64_t end =
+      (result.range.offset + result.range.length + page - 1) / page;
+  absl::StatusOr<std::optional<ResidencySummary>> fast = SummaryFromCachestat(
+      file->fd.get(), first * page, end - first, page, context);
+  if (!fast.ok()) return fast.status();
+  if (fast->has_value()) {
+    result.summary = **fast;
+    return result;
+  }
+  // No cachestat: map the file and let mincore answer.
+  absl::StatusOr<Region> region =
+      Region::FromFd(file->fd.get(), {.range = result.range});
+  if (!region.ok()) return region.status();
+  absl::StatusOr<ResidencySummary> summary = SummarizeResidency(*region);
+  if (!summary.ok()) return summary.status();
+  result.summary = *summary;
+  return result;
 }
 
 absl::Status ForEachRun(const Region& region, ByteRange range,

@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -63,6 +64,21 @@ struct ResidencySummary {
 
 absl::StatusOr<ResidencySummary> SummarizeResidency(
     const Region& region, ByteRange range = ByteRange::All());
+
+// A file's residency, for tools that survey many files.
+struct FileResidency {
+  uint64_t file_size = 0;
+  ByteRange range;  // The range summarized, cut at the end of the file.
+  ResidencySummary summary;
+};
+
+// Summarizes `range` of the file at `path` without mapping it where
+// cachestat can answer (one open, one cachestat, one close); maps it and asks
+// mincore otherwise. A range that ends past the end of the file is cut there;
+// one that starts past it is OutOfRange. Errors as Region::Open and
+// SummarizeResidency.
+absl::StatusOr<FileResidency> SummarizeFile(const std::string& path,
+                                            ByteRange range = ByteRange::All());
 
 // A maximal run of pages that are all resident or all missing, as bytes of
 // the region clipped to the range that was scanned.

@@ -1,5 +1,7 @@
 // mmapio stat: size and page-cache residency per file, and a total.
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -27,7 +29,7 @@ struct Totals {
   std::optional<uint64_t> writeback_pages = 0;
   std::optional<uint64_t> evicted_pages = 0;
   std::optional<uint64_t> recently_evicted_pages = 0;
-  uint64_t page_size = 4096;
+  uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 };
 
 void AddKnown(std::optional<uint64_t>& sum,
@@ -44,14 +46,19 @@ std::optional<uint64_t> Times(std::optional<uint64_t> pages,
 
 // A summary whose counts are all unknown, for a file the kernel would not
 // describe.
-ResidencySummary UnknownSummary(const Region& region, ByteRange range) {
-  ResidencySummary summary;
-  const uint64_t page = region.page_size();
-  const uint64_t first = (region.offset() + range.offset) / page;
-  const uint64_t end =
-      (region.offset() + range.offset + range.length + page - 1) / page;
-  summary.pages = end - first;
-  return summary;
+absl::StatusOr<FileResidency> UnknownResidency(const std::string& path,
+                                               const CliOptions& options) {
+  absl::StatusOr<Region> region = Region::Open(path);
+  if (!region.ok()) return region.status();
+  absl::StatusOr<ByteRange> range = RangeIn(*region, options);
+  if (!range.ok()) return range.status();
+  const uint64_t page = region->page_size();
+  FileResidency file;
+  file.file_size = region->size();
+  file.range = *range;
+  file.summary.pages =
+      (range->offset + range->length + page - 1) / page - range->offset / page;
+  return file;
 }
 
 std::string Cell(const std::optional<uint64_t>& value) {
@@ -149,55 +156,58 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     PrintRow(Row{"SIZE", "PAGES", "RESIDENT", "RES-SIZE", "RES%", "DIRTY",
                  "WBACK", "EVICTED", "RECENT", "PATH"});
   }
-  loop.RunOnRegions(
-      paths, [&](Region& region, ByteRange range) -> absl::Status {
-        absl::StatusOr<ResidencySummary> summary =
-            SummarizeResidency(region, range);
-        if (!summary.ok() &&
-            summary.status().code() != absl::StatusCode::kPermissionDenied) {
-          return summary.status();
-        }
-        // Unknown residency is still a line, with every count unknown.
-        const absl::Status unknown = summary.status();
-        if (!summary.ok()) summary = UnknownSummary(region, range);
-        const std::optional<uint64_t> resident =
-            unknown.ok() ? std::optional(summary->resident_pages)
-                         : std::nullopt;
-        const uint64_t page_size = region.page_size();
-        ++totals.files;
-        totals.size_bytes += range.length;
-        totals.pages += summary->pages;
-        totals.page_size = page_size;
-        AddKnown(totals.resident_pages, resident);
-        AddKnown(totals.dirty_pages, summary->dirty_pages);
-        AddKnown(totals.writeback_pages, summary->writeback_pages);
-        AddKnown(totals.evicted_pages, summary->evicted_pages);
-        AddKnown(totals.recently_evicted_pages,
-                 summary->recently_evicted_pages);
-        if (options.json) {
-          JsonLine line;
-          line.Add("path", region.path());
-          AddCounters(line, range.length, summary->pages, resident, page_size);
-          AddOptional(line, "dirty_pages", summary->dirty_pages);
-          AddOptional(line, "writeback_pages", summary->writeback_pages);
-          AddOptional(line, "evicted_pages", summary->evicted_pages);
-          AddOptional(line, "recently_evicted_pages",
-                      summary->recently_evicted_pages);
-          if (unknown.ok()) {
-            line.Add("source", ResidencySourceName(summary->source));
-          } else {
-            line.AddRaw("source", "null");
-          }
-          absl::PrintF("%s\n", line.Build());
-        } else {
-          PrintRow(CountersRow(range.length, summary->pages, resident,
-                               page_size, summary->dirty_pages,
-                               summary->writeback_pages, summary->evicted_pages,
-                               summary->recently_evicted_pages,
-                               options.exact_bytes, region.path()));
-        }
-        return unknown;
-      });
+  loop.Run(paths, [&](const std::string& path) -> absl::Status {
+    // One open and one cachestat per file, no mapping: surveys of many
+    // small files are dominated by system calls.
+    absl::StatusOr<FileResidency> file =
+        SummarizeFile(path, options.range.value_or(ByteRange::All()));
+    absl::Status unknown = absl::OkStatus();
+    if (!file.ok()) {
+      if (file.status().code() != absl::StatusCode::kPermissionDenied) {
+        return file.status();
+      }
+      // Unknown residency is still a line, with every count unknown.
+      unknown = file.status();
+      file = UnknownResidency(path, options);
+      if (!file.ok()) return file.status();
+    }
+    const ResidencySummary* summary = &file->summary;
+    const ByteRange range = file->range;
+    const std::optional<uint64_t> resident =
+        unknown.ok() ? std::optional(summary->resident_pages) : std::nullopt;
+    const uint64_t page_size = totals.page_size;
+    ++totals.files;
+    totals.size_bytes += range.length;
+    totals.pages += summary->pages;
+    AddKnown(totals.resident_pages, resident);
+    AddKnown(totals.dirty_pages, summary->dirty_pages);
+    AddKnown(totals.writeback_pages, summary->writeback_pages);
+    AddKnown(totals.evicted_pages, summary->evicted_pages);
+    AddKnown(totals.recently_evicted_pages, summary->recently_evicted_pages);
+    if (options.json) {
+      JsonLine line;
+      line.Add("path", path);
+      AddCounters(line, range.length, summary->pages, resident, page_size);
+      AddOptional(line, "dirty_pages", summary->dirty_pages);
+      AddOptional(line, "writeback_pages", summary->writeback_pages);
+      AddOptional(line, "evicted_pages", summary->evicted_pages);
+      AddOptional(line, "recently_evicted_pages",
+                  summary->recently_evicted_pages);
+      if (unknown.ok()) {
+        line.Add("source", ResidencySourceName(summary->source));
+      } else {
+        line.AddRaw("source", "null");
+      }
+      absl::PrintF("%s\n", line.Build());
+    } else {
+      PrintRow(CountersRow(range.length, summary->pages, resident, page_size,
+                           summary->dirty_pages, summary->writeback_pages,
+                           summary->evicted_pages,
+                           summary->recently_evicted_pages, options.exact_bytes,
+                           path));
+    }
+    return unknown;
+  });
   if (options.json) {
     JsonLine total;
     total.Add("files", totals.files);

@@ -36,16 +36,24 @@ class UniqueFd {
 
 size_t PageSize();
 
-// Opens a file that may back a region in `mode`, without blocking on a FIFO
-// and without following the file's own type: the result is a regular file on
-// a filesystem with real file sizes, or an error that says what it is.
-absl::StatusOr<UniqueFd> OpenMappable(const std::string& path, AccessMode mode,
-                                      const OpContext& context);
+// A descriptor of a regular file on a filesystem with real file sizes, and
+// that size when it was checked.
+struct MappableFile {
+  UniqueFd fd;
+  uint64_t size = 0;
+};
+
+// Opens a file that may back a region in `mode`, without blocking on a FIFO:
+// the result is a regular file on a filesystem with real file sizes, or an
+// error that says what it is instead.
+absl::StatusOr<MappableFile> OpenMappable(const std::string& path,
+                                          AccessMode mode,
+                                          const OpContext& context);
 
 // Duplicates a caller's descriptor after checking that its access mode and
 // file type can back a region in `mode`.
-absl::StatusOr<UniqueFd> AdoptMappable(int fd, AccessMode mode,
-                                       const OpContext& context);
+absl::StatusOr<MappableFile> AdoptMappable(int fd, AccessMode mode,
+                                           const OpContext& context);
 
 // The path the kernel knows for `fd`, or "fd N" when it has none.
 std::string PathOfFd(int fd);

@@ -22,7 +22,8 @@ namespace {
 
 int OpenFlags(AccessMode mode) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer before we can
-  // refuse it.
+  // refuse it. It stays set: the region never read(2)s, and regular files
+  // ignore it.
   const int common = O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   return (mode == AccessMode::kReadWrite ? O_RDWR : O_RDONLY) | common;
 }
@@ -76,7 +77,8 @@ const char* PseudoFilesystemName(int64_t magic) {
   }
 }
 
-absl::Status CheckMappable(int fd, const OpContext& context) {
+// The file's size, or why it cannot back a region.
+absl::StatusOr<uint64_t> CheckMappable(int fd, const OpContext& context) {
   struct stat st;
   if (fstat(fd, &st) != 0) return ErrnoError(errno, context, "fstat");
   if (!S_ISREG(st.st_mode)) {
@@ -95,7 +97,7 @@ absl::Status CheckMappable(int fd, const OpContext& context) {
                      " bytes) is not its content, so it cannot be mapped; "
                      "read it with read(2)"));
   }
-  return absl::OkStatus();
+  return static_cast<uint64_t>(st.st_size);
 }
 
 // Names what sits at `path` when open(2) refused it for its type.
@@ -137,22 +139,18 @@ size_t PageSize() {
   return page_size;
 }
 
-absl::StatusOr<UniqueFd> OpenMappable(const std::string& path, AccessMode mode,
-                                      const OpContext& context) {
+absl::StatusOr<MappableFile> OpenMappable(const std::string& path,
+                                          AccessMode mode,
+                                          const OpContext& context) {
   UniqueFd fd(open(path.c_str(), OpenFlags(mode)));
   if (fd.get() < 0) return DescribeOpenFailure(errno, path, context);
-  if (absl::Status status = CheckMappable(fd.get(), context); !status.ok()) {
-    return status;
-  }
-  // Regular files ignore O_NONBLOCK today; clear it so they always will.
-  if (fcntl(fd.get(), F_SETFL, 0) != 0) {
-    return ErrnoError(errno, context, "fcntl(F_SETFL)");
-  }
-  return fd;
+  absl::StatusOr<uint64_t> size = CheckMappable(fd.get(), context);
+  if (!size.ok()) return size.status();
+  return MappableFile{std::move(fd), *size};
 }
 
-absl::StatusOr<UniqueFd> AdoptMappable(int fd, AccessMode mode,
-                                       const OpContext& context) {
+absl::StatusOr<MappableFile> AdoptMappable(int fd, AccessMode mode,
+                                           const OpContext& context) {
   const int flags = fcntl(fd, F_GETFL);
   if (flags < 0) return ErrnoError(errno, context, "fcntl(F_GETFL)");
   if ((flags & O_PATH) != 0) {
@@ -170,12 +168,11 @@ absl::StatusOr<UniqueFd> AdoptMappable(int fd, AccessMode mode,
                      "a read-write region needs a descriptor opened O_RDWR; "
                      "this one is read-only");
   }
-  if (absl::Status status = CheckMappable(fd, context); !status.ok()) {
-    return status;
-  }
+  absl::StatusOr<uint64_t> size = CheckMappable(fd, context);
+  if (!size.ok()) return size.status();
   UniqueFd copy(fcntl(fd, F_DUPFD_CLOEXEC, 0));
   if (copy.get() < 0) return ErrnoError(errno, context, "fcntl(F_DUPFD)");
-  return copy;
+  return MappableFile{std::move(copy), *size};
 }
 
 std::string PathOfFd(int fd) {
