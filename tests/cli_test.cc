@@ -301,7 +301,7 @@ TEST_F(CliTest, BadFilesAreReportedAndTheRestProcessed) {
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_THAT(run.out, HasSubstr(tree + "/good"));
   EXPECT_THAT(run.out, HasSubstr("total (1 files)"));
-  EXPECT_THAT(run.out, HasSubstr("mmapio stat: Open \"" + tree +
+  EXPECT_THAT(run.out, HasSubstr("mmapio stat: SummarizeFile \"" + tree +
                                  "/fifo\" [0, end): is a FIFO"));
   EXPECT_THAT(run.out, HasSubstr("/proc/self/status\" [0, end): is a procfs"));
   EXPECT_THAT(run.out, HasSubstr("/missing\" [0, end): open: No such file"));
