@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/internal/fast_load.h"
 #include "mmapio/region.h"
 
 namespace mmapio {
@@ -79,6 +80,21 @@ template <typename T>
 absl::StatusOr<T> GuardedLoad(const Region& region, uint64_t offset) {
   static_assert(std::is_trivially_copyable_v<T>,
                 "GuardedLoad copies bytes into a T");
+  // The common case inline: in range, handler in place, no fault. Anything
+  // else, including a fault, takes the slow path, which loads again and
+  // explains.
+  if constexpr (internal::kHasFastLoad<sizeof(T)>) {
+    if (offset <= region.size() && sizeof(T) <= region.size() - offset &&
+        internal::FaultHandlerReady()) {
+      const internal::LoadResult loaded =
+          internal::FastLoad<sizeof(T)>(region.bytes().data() + offset);
+      if (loaded.faulted == 0) {
+        T value;
+        std::memcpy(&value, &loaded.value, sizeof(T));
+        return value;
+      }
+    }
+  }
   T value;
   absl::Status status =
       internal::GuardedLoadBytes(region, offset, &value, sizeof(T));

@@ -122,7 +122,8 @@ Region::Region(Region&& other) noexcept
       file_size_(std::exchange(other.file_size_, 0)),
       requested_length_(other.requested_length_),
       map_base_(std::exchange(other.map_base_, nullptr)),
-      map_length_(std::exchange(other.map_length_, 0)) {}
+      map_length_(std::exchange(other.map_length_, 0)),
+      data_(std::exchange(other.data_, nullptr)) {}
 
 Region& Region::operator=(Region&& other) noexcept {
   if (this != &other) {
@@ -136,6 +137,7 @@ Region& Region::operator=(Region&& other) noexcept {
     requested_length_ = other.requested_length_;
     map_base_ = std::exchange(other.map_base_, nullptr);
     map_length_ = std::exchange(other.map_length_, 0);
+    data_ = std::exchange(other.data_, nullptr);
   }
   return *this;
 }
@@ -146,6 +148,7 @@ void Region::Reset() {
   internal::Unmap(map_base_, map_length_);
   map_base_ = nullptr;
   map_length_ = 0;
+  data_ = nullptr;
   size_ = 0;
   fd_ = internal::UniqueFd();
 }
@@ -216,6 +219,7 @@ absl::Status Region::Follow(uint64_t file_size, absl::string_view operation) {
     if (!base.ok()) return base.status();
     map_base_ = *base;
     map_length_ = map_length;
+    data_ = map_base_ == nullptr ? nullptr : map_base_ + delta;
   }
   size_ = wanted;
   return absl::OkStatus();

@@ -156,10 +156,7 @@ class Region {
                                        const RegionOptions& options,
                                        absl::string_view operation);
 
-  std::byte* data() const {
-    return map_base_ == nullptr ? nullptr
-                                : map_base_ + (offset_ - map_offset());
-  }
+  std::byte* data() const { return data_; }
   uint64_t map_offset() const { return offset_ - offset_ % page_size(); }
   internal::OpContext Context(absl::string_view operation) const;
   internal::OpContext Context(absl::string_view operation,
@@ -180,6 +177,9 @@ class Region {
   uint64_t requested_length_ = ByteRange::kToEnd;
   std::byte* map_base_ = nullptr;
   size_t map_length_ = 0;
+  // map_base_ + (offset_ - map_offset()), or null without a mapping: what
+  // bytes() returns, kept ready because guarded loads read it every time.
+  std::byte* data_ = nullptr;
 };
 
 // The name of `mode` as written in code: "kReadOnly", ...

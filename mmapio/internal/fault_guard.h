@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "mmapio/internal/fast_load.h"
 
 namespace mmapio::internal {
 
@@ -36,10 +37,6 @@ absl::Status EnsureFaultHandler();
 size_t CopyGuarded(void* destination, const void* source, size_t n);
 
 // Loads 1, 2, 4 or 8 bytes; `faulted` set when the page faulted.
-struct LoadResult {
-  uint64_t value;
-  uint64_t faulted;
-};
 LoadResult LoadGuarded(const void* source, size_t size);
 
 // A guarded stretch of arbitrary code: a SIGBUS at an address in

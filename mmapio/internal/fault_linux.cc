@@ -31,16 +31,16 @@ struct FixupEntry {
 #if defined(__x86_64__)
 extern "C" {
 size_t mmapio_guarded_copy(void* destination, const void* source, size_t n);
-mmapio::internal::LoadResult mmapio_guarded_load8(const void* source);
-mmapio::internal::LoadResult mmapio_guarded_load16(const void* source);
-mmapio::internal::LoadResult mmapio_guarded_load32(const void* source);
-mmapio::internal::LoadResult mmapio_guarded_load64(const void* source);
 extern const mmapio::internal::FixupEntry mmapio_fault_table[];
+extern unsigned char mmapio_copy_has_avx2;
 extern const uint64_t mmapio_fault_table_entries;
 }
 #endif
 
 namespace mmapio::internal {
+
+std::atomic<int> fault_handler_state{0};
+
 namespace {
 
 // Per-thread state the handler reads and writes. Initial-exec TLS: reaching
@@ -54,7 +54,6 @@ __attribute__((tls_model(
 
 enum InstallState : int { kNotInstalled, kInstalled, kEmbedded };
 
-std::atomic<int> install_state{kNotInstalled};
 std::mutex install_mutex;
 // The handler ours replaced, for faults that are not ours. Written once,
 // before ours is installed.
@@ -147,7 +146,7 @@ void SigbusHandler(int signal_number, siginfo_t* info, void* ucontext) {
 
 absl::Status Install() {
   std::lock_guard<std::mutex> lock(install_mutex);
-  const int state = install_state.load(std::memory_order_acquire);
+  const int state = fault_handler_state.load(std::memory_order_acquire);
   if (state != kNotInstalled) return install_result;
   struct sigaction current = {};
   if (sigaction(SIGBUS, nullptr, &current) != 0) {
@@ -175,8 +174,8 @@ absl::Status Install() {
   } else {
     install_result = absl::OkStatus();
   }
-  install_state.store(install_result.ok() ? kInstalled : kNotInstalled,
-                      std::memory_order_release);
+  fault_handler_state.store(install_result.ok() ? kInstalled : kNotInstalled,
+                            std::memory_order_release);
   return install_result;
 }
 
@@ -185,7 +184,7 @@ absl::Status Install() {
 FaultRecord LastFault() { return thread_state.last; }
 
 absl::Status EnsureFaultHandler() {
-  if (install_state.load(std::memory_order_acquire) != kNotInstalled) {
+  if (fault_handler_state.load(std::memory_order_acquire) != kNotInstalled) {
     return absl::OkStatus();
   }
   return Install();
@@ -212,6 +211,12 @@ void VisitScope::Leave() {
 }
 
 #if defined(__x86_64__)
+
+// Chosen once, when the library is loaded, before any copy can run.
+[[maybe_unused]] const bool copy_dispatch_ready = [] {
+  mmapio_copy_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return true;
+}();
 
 size_t CopyGuarded(void* destination, const void* source, size_t n) {
   return mmapio_guarded_copy(destination, source, n);
@@ -277,11 +282,11 @@ absl::Status InstallFaultHandler() { return internal::EnsureFaultHandler(); }
 
 void UseEmbedderFaultHandler() {
   std::lock_guard<std::mutex> lock(internal::install_mutex);
-  if (internal::install_state.load(std::memory_order_acquire) ==
+  if (internal::fault_handler_state.load(std::memory_order_acquire) ==
       internal::kNotInstalled) {
     internal::install_result = absl::OkStatus();
-    internal::install_state.store(internal::kEmbedded,
-                                  std::memory_order_release);
+    internal::fault_handler_state.store(internal::kEmbedded,
+                                        std::memory_order_release);
   }
 }
 
