@@ -388,7 +388,7 @@ TEST_F(CliTest, TouchLoadsOnlyMissingPages) {
   std::map<std::string, std::string> fields = JsonFields(Lines(run.out)[0]);
   EXPECT_EQ(fields["missing_pages"], "167");
   EXPECT_EQ(fields["loaded_pages"], "167");
-  EXPECT_EQ(fields["failed_chunks"], "0");
+  EXPECT_EQ(fields["failed_pages"], "0");
   EXPECT_EQ(testing::MincoreResidentPages(path), 256u);
 
   testing::MakeResident(path, {});
@@ -518,6 +518,29 @@ TEST_F(CliTest, WatchReportsRoundsWithDeltas) {
   run = Shell("mmapio watch --count=2 --interval=10ms " + path);
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_THAT(run.out, HasSubstr("round 2"));
+}
+
+TEST_F(CliTest, FailingPagesAreReportedPerFileAndNeverCrash) {
+  testing::ScopedEioFilesystem fs(64 * kPage, {10, 40});
+  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
+  const std::string good = PartialFile();
+  CliRun run = Shell(absl::StrCat("mmapio touch ", fs.path(), " ", good));
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  // The first bad page, by its own range, and every other page loaded.
+  EXPECT_THAT(run.out,
+              HasSubstr("mmapio touch: Populate \"" + fs.path() +
+                        "\" [40960, 45056): madvise(MADV_POPULATE_READ): "
+                        "a page could not be read"));
+  EXPECT_THAT(run.out,
+              HasSubstr(fs.path() + ": loaded 62 of 64 missing pages"));
+  EXPECT_THAT(run.out, HasSubstr("2 pages could not be read"));
+  EXPECT_THAT(run.out, HasSubstr(good + ": loaded 167 of 167 missing pages"));
+  EXPECT_EQ(testing::MincoreResidentPages(good), 256u);
+
+  for (const char* command : {"stat", "map", "map --runs", "evict"}) {
+    run = Shell(absl::StrCat("mmapio ", command, " ", fs.path(), " ", good));
+    EXPECT_EQ(run.exit_code, 0) << command << ": " << run.out;
+  }
 }
 
 }  // namespace

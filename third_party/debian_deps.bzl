@@ -79,23 +79,33 @@ _ABSL_TARGETS = [
 
 def _absl_impl(ctx):
     _require(ctx, "absl/base/config.h", "libabsl-dev")
-    libs = {}
+    archives = {}
+    shared = {}
     for d in _library_dirs(ctx):
         directory = ctx.path(d)
         if not directory.exists:
             continue
         for entry in directory.readdir():
-            if entry.basename.startswith("libabsl_") and entry.basename.endswith(".a"):
-                libs[entry.basename] = True
-    if not libs:
+            name = entry.basename
+            if name.startswith("libabsl_") and name.endswith(".a"):
+                archives[name] = True
+            elif name.startswith("libabsl_") and name.endswith(".so"):
+                shared[name[len("lib"):-len(".so")]] = True
+    if not archives:
         fail("com_google_absl: no libabsl_*.a found; install libabsl-dev")
 
     # Static archives, as the upstream Bazel build links Abseil: a program
     # starts without loading dozens of shared objects. The group resolves
     # the archives' references to each other in any order.
-    linkopts = (["-Wl,--start-group"] + ["-l:" + lib for lib in sorted(libs.keys())] +
+    linkopts = (["-Wl,--start-group"] + ["-l:" + lib for lib in sorted(archives.keys())] +
                 ["-Wl,--end-group"])
-    packages = {"": _cc_library("abseil", linkopts)}
+
+    # Debian's archives are not position-independent: a shared library that
+    # contains mmapio links the shared Abseil instead, through this target.
+    shared_linkopts = (["-Wl,--as-needed"] + ["-l" + lib for lib in sorted(shared.keys())] +
+                       ["-Wl,--no-as-needed"])
+    packages = {"": _cc_library("abseil", linkopts) +
+                    _cc_library("abseil_shared", shared_linkopts)}
     for target in _ABSL_TARGETS:
         package, _, name = target.partition(":")
         if not name:

@@ -60,8 +60,8 @@ class LoadPool {
 
   struct Progress {
     uint64_t loaded_bytes = 0;
-    uint64_t failed_chunks = 0;
-    absl::Status first_error;
+    uint64_t failed_pages = 0;
+    absl::Status first_error;  // Names the first page that failed.
   };
 
   // Waits for every submitted chunk, calling `tick` about ten times a second
@@ -99,17 +99,39 @@ class LoadPool {
       queue_.pop_front();
       room_.notify_one();
       lock.unlock();
-      absl::Status status = task.region->Populate(task.chunk);
+      Progress done = Load(*task.region, task.chunk);
       lock.lock();
-      if (status.ok()) {
-        progress_.loaded_bytes += task.chunk.length;
-      } else {
-        ++progress_.failed_chunks;
-        if (progress_.first_error.ok())
-          progress_.first_error = std::move(status);
-      }
+      progress_.loaded_bytes += done.loaded_bytes;
+      progress_.failed_pages += done.failed_pages;
+      if (progress_.first_error.ok())
+        progress_.first_error = std::move(done.first_error);
       if (--pending_ == 0) done_.notify_all();
     }
+  }
+
+  // Populates `chunk`; when a page in it fails, loads the rest page by page
+  // so that one bad page costs only itself.
+  static Progress Load(Region& region, ByteRange chunk) {
+    Progress done;
+    if (absl::Status status = region.Populate(chunk); status.ok()) {
+      done.loaded_bytes = chunk.length;
+      return done;
+    }
+    const uint64_t page = region.page_size();
+    for (uint64_t offset = chunk.offset;
+         offset < chunk.offset + chunk.length;) {
+      const uint64_t end =
+          std::min((offset / page + 1) * page, chunk.offset + chunk.length);
+      absl::Status status = region.Populate({offset, end - offset});
+      if (status.ok()) {
+        done.loaded_bytes += end - offset;
+      } else {
+        ++done.failed_pages;
+        if (done.first_error.ok()) done.first_error = std::move(status);
+      }
+      offset = end;
+    }
+    return done;
   }
 
   std::mutex mutex_;
@@ -140,8 +162,8 @@ Loads the pages of each file that are not in the page cache, and only those:
 the missing runs are found first, split into 2 MiB chunks, their readahead
 started together, and --jobs workers wait for them with MADV_POPULATE_READ.
 Prints the pages loaded and the time taken. A page that cannot be read (an
-I/O error, a file truncated underneath) is reported for its file; the other
-pages and files are still loaded.
+I/O error, a file truncated underneath) is reported for its file with its
+offset; the pages around it and the other files are still loaded.
 
 options:
   --range=START-END  only these bytes of each file (4k-50M, 1G-, -8M)
@@ -190,14 +212,18 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
                                    .Add("path", region.path())
                                    .Add("missing_pages", missing_pages)
                                    .Add("loaded_pages", loaded_pages)
-                                   .Add("failed_chunks", result.failed_chunks)
+                                   .Add("failed_pages", result.failed_pages)
                                    .Add("seconds", seconds)
                                    .Build());
         } else {
-          absl::PrintF("%s: loaded %d of %d missing pages (%s) in %.3f s\n",
+          absl::PrintF("%s: loaded %d of %d missing pages (%s) in %.3f s%s\n",
                        region.path(), loaded_pages, missing_pages,
                        FormatBytes(loaded_pages * page, options.exact_bytes),
-                       seconds);
+                       seconds,
+                       result.failed_pages == 0
+                           ? ""
+                           : absl::StrCat("; ", result.failed_pages,
+                                          " pages could not be read"));
         }
         return result.first_error;
       });
