@@ -117,6 +117,7 @@ Region::Region(Region&& other) noexcept
     : fd_(std::move(other.fd_)),
       path_(std::move(other.path_)),
       mode_(other.mode_),
+      advice_(other.advice_),
       offset_(other.offset_),
       size_(std::exchange(other.size_, 0)),
       file_size_(std::exchange(other.file_size_, 0)),
@@ -131,6 +132,7 @@ Region& Region::operator=(Region&& other) noexcept {
     fd_ = std::move(other.fd_);
     path_ = std::move(other.path_);
     mode_ = other.mode_;
+    advice_ = other.advice_;
     offset_ = other.offset_;
     size_ = std::exchange(other.size_, 0);
     file_size_ = std::exchange(other.file_size_, 0);
@@ -277,8 +279,14 @@ absl::Status Region::Advise(Advice advice, ByteRange range) {
       absl::StrCat("Advise(", AdviceName(advice), ")");
   absl::StatusOr<Pages> pages = PagesOf(operation, range);
   if (!pages.ok() || pages->length == 0) return pages.status();
-  return internal::AdviseMemory(pages->address, pages->length, advice,
-                                Context(operation, range));
+  absl::Status status = internal::AdviseMemory(pages->address, pages->length,
+                                               advice, Context(operation, range));
+  if (status.ok() && range.offset == 0 &&
+      (range.length == ByteRange::kToEnd || range.length >= size_) &&
+      advice != Advice::kWillNeed && advice != Advice::kDontNeed) {
+    advice_ = advice;
+  }
+  return status;
 }
 
 absl::Status Region::Populate(ByteRange range) {

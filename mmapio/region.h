@@ -112,6 +112,9 @@ class Region {
   absl::Status Grow(uint64_t new_file_size);
 
   absl::Status Advise(Advice advice, ByteRange range = ByteRange::All());
+  // The last advice given for the whole region (kNormal at first); the
+  // prefetch policy honours kRandom by not reading ahead.
+  Advice advice() const { return advice_; }
 
   // Reads the pages of `range` into the page cache and maps them, returning
   // when they are resident (MADV_POPULATE_READ, Linux 5.14+). A page that
@@ -170,6 +173,7 @@ class Region {
   internal::UniqueFd fd_;
   std::string path_;
   AccessMode mode_ = AccessMode::kReadOnly;
+  Advice advice_ = Advice::kNormal;
   uint64_t offset_ = 0;
   uint64_t size_ = 0;
   uint64_t file_size_ = 0;

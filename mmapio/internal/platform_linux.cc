@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -14,6 +15,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/platform.h"
 
@@ -265,18 +268,49 @@ absl::Status PopulateMemory(std::byte* address, size_t length,
     result = madvise(address, length, MADV_POPULATE_READ);
   } while (result != 0 && (errno == EINTR || errno == EAGAIN));
   if (result == 0) return absl::OkStatus();
-  const int err = errno;
+  return PopulateError(errno, context);
+}
+
+absl::Status PopulateError(int err, const OpContext& context) {
   if (err == EINVAL) {
     return MakeError(absl::StatusCode::kUnimplemented, context,
                      "madvise(MADV_POPULATE_READ): not supported by this "
                      "kernel (Linux 5.14+)");
   }
-  if (err == EFAULT) {
+  if (err == EFAULT || err == EHWPOISON) {
     return MakeError(absl::StatusCode::kDataLoss, context,
                      "madvise(MADV_POPULATE_READ): a page could not be read "
                      "(EFAULT: I/O error or hardware poison)");
   }
   return ErrnoError(err, context, "madvise(MADV_POPULATE_READ)");
+}
+
+absl::Status WillNeed(std::byte* address, size_t length, const OpContext& context) {
+  if (madvise(address, length, MADV_WILLNEED) != 0) {
+    return ErrnoError(errno, context, "madvise(MADV_WILLNEED)");
+  }
+  return absl::OkStatus();
+}
+
+uint64_t ReadaheadBytes(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return 0;
+  // A partition's queue belongs to its disk, one directory up.
+  for (const char* queue : {"queue", "../queue"}) {
+    const std::string path = absl::StrCat("/sys/dev/block/", major(st.st_dev), ":",
+                                          minor(st.st_dev), "/", queue,
+                                          "/read_ahead_kb");
+    const int file = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (file < 0) continue;
+    char text[32] = {};
+    const ssize_t n = read(file, text, sizeof(text) - 1);
+    close(file);
+    uint64_t kb = 0;
+    if (n > 0 && absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &kb)) {
+      return kb * 1024;
+    }
+  }
+  return 0;
 }
 
 // Sanitizer runtimes replace mlock(3) and munlock(3) with no-ops; the raw

@@ -1,0 +1,186 @@
+// The io_uring backend: one ring owned by the engine. Each request becomes
+// MADV_WILLNEED for all its chunks (I/O in flight at the device's queue
+// depth) followed by MADV_POPULATE_READ per chunk, whose completion means
+// "resident and mapped" and whose failure is an error, not a SIGBUS. A
+// bounded pool of io-wq workers runs them; one thread reaps completions.
+
+#include <errno.h>
+#include <liburing.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "mmapio/internal/errors.h"
+#include "mmapio/internal/platform.h"
+#include "mmapio/internal/prefetch_backend.h"
+#include "mmapio/internal/prefetch_request.h"
+
+namespace mmapio::internal {
+namespace {
+
+// user_data of the completion that stops the reaper.
+constexpr uint64_t kStop = ~uint64_t{0};
+
+struct RingRequest;
+
+// A POPULATE_READ in flight: which chunk of which request.
+struct ChunkOp {
+  RingRequest* owner;
+  size_t chunk;
+};
+
+// A request and its operations, freed together when the last completes.
+struct RingRequest {
+  RingRequest(std::vector<PrefetchChunk> chunks, absl::string_view path,
+              std::function<void(absl::Status)> done)
+      : request(std::move(chunks), path, std::move(done)) {
+    for (size_t i = 0; i < request.chunks().size(); ++i)
+      ops.push_back({this, i});
+  }
+
+  PrefetchRequest request;
+  std::vector<ChunkOp> ops;
+};
+
+class IoUringBackend : public PrefetchBackendImpl {
+ public:
+  explicit IoUringBackend(const io_uring& ring) : ring_(ring) {
+    reaper_ = std::thread([this] { Reap(); });
+  }
+
+  ~IoUringBackend() override {
+    {
+      std::lock_guard<std::mutex> lock(submit_mutex_);
+      io_uring_sqe* sqe = SqeLocked();
+      io_uring_prep_nop(sqe);
+      io_uring_sqe_set_data64(sqe, kStop);
+      io_uring_submit(&ring_);
+    }
+    reaper_.join();
+    io_uring_queue_exit(&ring_);
+  }
+
+  void Submit(std::vector<PrefetchChunk> chunks, absl::string_view path,
+              std::function<void(absl::Status)> done) override {
+    auto* ring_request =
+        new RingRequest(std::move(chunks), path, std::move(done));
+    const PrefetchRequest& request = ring_request->request;
+    std::lock_guard<std::mutex> lock(submit_mutex_);
+    for (const PrefetchChunk& chunk : request.chunks()) {
+      io_uring_sqe* sqe = SqeLocked();
+      io_uring_prep_madvise(sqe, chunk.address,
+                            static_cast<off_t>(chunk.length), MADV_WILLNEED);
+      // Readahead is a hint: its success is not worth a completion.
+      sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+      io_uring_sqe_set_data64(sqe, 0);
+    }
+    for (ChunkOp& op : ring_request->ops) {
+      const PrefetchChunk& chunk = request.chunks()[op.chunk];
+      io_uring_sqe* sqe = SqeLocked();
+      io_uring_prep_madvise(sqe, chunk.address,
+                            static_cast<off_t>(chunk.length),
+                            MADV_POPULATE_READ);
+      io_uring_sqe_set_data(sqe, &op);
+    }
+    // The reaper reads what this thread wrote above; the kernel carries the
+    // pointer, so publish the writes where a race detector can see them.
+    published_.fetch_add(1, std::memory_order_release);
+    io_uring_submit(&ring_);
+  }
+
+ private:
+  // A free submission queue entry; submits what is queued to make room.
+  io_uring_sqe* SqeLocked() {
+    while (true) {
+      if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) return sqe;
+      io_uring_submit(&ring_);
+    }
+  }
+
+  void Reap() {
+    while (true) {
+      io_uring_cqe* cqe = nullptr;
+      const int err = io_uring_wait_cqe(&ring_, &cqe);
+      if (err == -EINTR) continue;
+      if (err < 0) return;  // The ring is unusable; the destructor will see.
+      const uint64_t data = io_uring_cqe_get_data64(cqe);
+      const int result = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+      if (data == kStop) return;
+      if (data == 0) continue;  // A WILLNEED that failed: only a hint.
+      published_.load(std::memory_order_acquire);
+      const ChunkOp* op = reinterpret_cast<const ChunkOp*>(data);
+      RingRequest* owner = op->owner;
+      absl::Status status =
+          result >= 0
+              ? absl::OkStatus()
+              : PopulateError(-result, owner->request.ContextOf(op->chunk));
+      if (owner->request.ChunkDone(std::move(status))) {
+        owner->request.Finish();
+        delete owner;
+      }
+    }
+  }
+
+  io_uring ring_;
+  std::mutex submit_mutex_;
+  std::atomic<uint64_t> published_{0};
+  std::thread reaper_;
+};
+
+// Whether this kernel has MADV_POPULATE_READ (5.14+), asked of a page of our
+// own.
+bool HasPopulateRead() {
+  void* page =
+      mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return false;
+  const bool has = madvise(page, 4096, MADV_POPULATE_READ) == 0;
+  munmap(page, 4096);
+  return has;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeIoUringBackend(
+    const PrefetchOptions& options) {
+  if (!HasPopulateRead()) {
+    return absl::UnavailableError(
+        "this kernel has no MADV_POPULATE_READ (Linux 5.14+)");
+  }
+  io_uring ring;
+  const int err = io_uring_queue_init(options.ring_entries, &ring, 0);
+  if (err < 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "io_uring_setup(", options.ring_entries, " entries): ", strerror(-err),
+        -err == EPERM ? " (io_uring is disabled: kernel.io_uring_disabled)"
+                      : ""));
+  }
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring);
+  const bool has_madvise =
+      probe != nullptr && io_uring_opcode_supported(probe, IORING_OP_MADVISE);
+  if (probe != nullptr) io_uring_free_probe(probe);
+  if (!has_madvise) {
+    io_uring_queue_exit(&ring);
+    return absl::UnavailableError(
+        "io_uring has no IORING_OP_MADVISE (Linux 5.6+)");
+  }
+  if ((ring.features & IORING_FEAT_NODROP) == 0) {
+    io_uring_queue_exit(&ring);
+    return absl::UnavailableError(
+        "io_uring may drop completions (Linux < 5.5)");
+  }
+  // Bound the kernel threads that run the requests: [bounded, unbounded].
+  unsigned workers[2] = {static_cast<unsigned>(options.threads),
+                         static_cast<unsigned>(options.threads)};
+  io_uring_register_iowq_max_workers(&ring, workers);
+  return std::make_unique<IoUringBackend>(ring);
+}
+
+}  // namespace mmapio::internal

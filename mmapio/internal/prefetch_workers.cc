@@ -1,0 +1,115 @@
+// The workers backend: MADV_WILLNEED for every chunk at once, so the device
+// sees the whole request, then threads that wait for each chunk with
+// MADV_POPULATE_READ (or, on kernels before 5.14, a guarded touch of each
+// page). For kernels and sandboxes without io_uring.
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "mmapio/internal/errors.h"
+#include "mmapio/internal/fault_guard.h"
+#include "mmapio/internal/platform.h"
+#include "mmapio/internal/prefetch_backend.h"
+#include "mmapio/internal/prefetch_request.h"
+
+namespace mmapio::internal {
+namespace {
+
+// Reads a chunk in page by page through the fault guard: slower than
+// MADV_POPULATE_READ, but a bad page is still an error, not a SIGBUS.
+absl::Status TouchChunk(const PrefetchChunk& chunk, const OpContext& context) {
+  if (absl::Status status = EnsureFaultHandler(); !status.ok()) return status;
+  const size_t page = PageSize();
+  for (size_t at = 0; at < chunk.length; at += page) {
+    if (LoadGuarded(chunk.address + at, 1).faulted != 0) {
+      return MakeError(
+          absl::StatusCode::kDataLoss, context,
+          absl::StrCat("a page at file offset ", chunk.file_offset + at,
+                       " could not be read"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+class WorkersBackend : public PrefetchBackendImpl {
+ public:
+  explicit WorkersBackend(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
+  }
+
+  ~WorkersBackend() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+  void Submit(std::vector<PrefetchChunk> chunks, absl::string_view path,
+              std::function<void(absl::Status)> done) override {
+    auto* request =
+        new PrefetchRequest(std::move(chunks), path, std::move(done));
+    // Readahead for all of it first: the device gets the whole request at
+    // its queue depth, not one chunk per worker.
+    for (size_t i = 0; i < request->chunks().size(); ++i) {
+      const PrefetchChunk& chunk = request->chunks()[i];
+      (void)WillNeed(chunk.address, chunk.length, request->ContextOf(i));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (size_t i = 0; i < request->chunks().size(); ++i)
+        queue_.push_back({request, i});
+    }
+    ready_.notify_all();
+  }
+
+ private:
+  struct Task {
+    PrefetchRequest* request;
+    size_t chunk;
+  };
+
+  void Work() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      const Task task = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      const PrefetchChunk& chunk = task.request->chunks()[task.chunk];
+      const OpContext context = task.request->ContextOf(task.chunk);
+      absl::Status status =
+          PopulateMemory(chunk.address, chunk.length, context);
+      if (status.code() == absl::StatusCode::kUnimplemented) {
+        status = TouchChunk(chunk, context);
+      }
+      if (task.request->ChunkDone(std::move(status))) {
+        task.request->Finish();
+        delete task.request;
+      }
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Task> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeWorkersBackend(
+    const PrefetchOptions& options) {
+  return std::make_unique<WorkersBackend>(options.threads);
+}
+
+}  // namespace mmapio::internal

@@ -1,0 +1,133 @@
+// Prefetching: get pages of a Region in flight before they are touched, and
+// learn when they have arrived.
+//
+//   absl::StatusOr<std::unique_ptr<mmapio::PrefetchEngine>> engine =
+//       mmapio::PrefetchEngine::Create();
+//   (*engine)->Prefetch(region, {offset, length}, [](absl::Status status) {
+//     // The range is resident and mapped (or status says why not).
+//   });
+//
+// Backends, chosen at run time (PrefetchOptions::backend, or the environment
+// variable MMAPIO_PREFETCH_BACKEND=io_uring|workers|madvise when the option
+// is kAuto), with a logged fallback:
+//   io_uring  one ring owned by the engine: MADV_WILLNEED for every chunk of
+//             a request first, so the device sees them all at once, then
+//             MADV_POPULATE_READ per chunk, whose completion means "resident
+//             and mapped". A bounded io-wq worker pool runs them.
+//   workers   threads doing MADV_WILLNEED then MADV_POPULATE_READ, for
+//             kernels or sandboxes without io_uring.
+//   madvise   MADV_WILLNEED in chunks no larger than the readahead window;
+//             the kernel says nothing about completion, so a request
+//             completes once it is submitted: a hint, not a promise.
+//
+// Errors arrive in the callback, never as SIGBUS: DataLoss for a page the
+// device cannot read, OutOfRange for a range outside the region, and
+// ResourceExhausted when the engine is shutting down. A request is never
+// issued past the end of the region.
+//
+// Thread safety: every method may be called from any thread. Callbacks run
+// on an engine thread (or, for the madvise backend and for requests refused
+// at once, on the calling thread) and must not block for long. A Region must
+// outlive the requests made on it.
+
+#ifndef MMAPIO_PREFETCH_H_
+#define MMAPIO_PREFETCH_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "mmapio/byte_range.h"
+#include "mmapio/prefetch_stats.h"
+#include "mmapio/region.h"
+
+namespace mmapio {
+
+enum class PrefetchBackend { kAuto, kIoUring, kWorkers, kMadvise };
+
+// "auto", "io_uring", "workers", "madvise".
+absl::string_view PrefetchBackendName(PrefetchBackend backend);
+absl::StatusOr<PrefetchBackend> ParsePrefetchBackend(absl::string_view name);
+
+struct PrefetchOptions {
+  // kAuto: MMAPIO_PREFETCH_BACKEND if set, else the best that works here.
+  PrefetchBackend backend = PrefetchBackend::kAuto;
+  // Requests are split into chunks of this size (rounded to pages). 0: the
+  // readahead window of the device behind the file, at most 2 MiB.
+  uint64_t chunk_bytes = 0;
+  // Bytes requested but not completed, over all regions; further requests
+  // wait for room.
+  uint64_t max_bytes_in_flight = uint64_t{256} << 20;
+  // Threads of the workers backend; bound on io_uring's io-wq workers.
+  int threads = 8;
+  // Submission queue entries of the io_uring ring.
+  unsigned ring_entries = 256;
+};
+
+namespace internal {
+class PrefetchBackendImpl;
+}  // namespace internal
+
+class PrefetchEngine {
+ public:
+  using Callback = std::function<void(absl::Status)>;
+
+  // The engine with the requested (or best available) backend. A forced
+  // backend that cannot start is an error (Unavailable, saying why); kAuto
+  // falls back and records why in fallback_reason().
+  static absl::StatusOr<std::unique_ptr<PrefetchEngine>> Create(
+      PrefetchOptions options = {});
+
+  // Waits for every request in flight (each callback runs exactly once)
+  // before returning.
+  ~PrefetchEngine();
+  PrefetchEngine(const PrefetchEngine&) = delete;
+  PrefetchEngine& operator=(const PrefetchEngine&) = delete;
+
+  PrefetchBackend backend() const { return backend_; }
+  // Why kAuto did not get a better backend, or empty.
+  const std::string& fallback_reason() const { return fallback_reason_; }
+  const PrefetchOptions& options() const { return options_; }
+
+  // Starts reading `range` of `region` into memory; `done` runs once, when
+  // it is resident and mapped (io_uring, workers) or requested (madvise).
+  // Blocks while max_bytes_in_flight are already in flight.
+  void Prefetch(const Region& region, ByteRange range, Callback done);
+
+  // Prefetch and wait.
+  absl::Status PrefetchAndWait(const Region& region, ByteRange range);
+
+  PrefetchStats stats() const { return counters_.Snapshot(); }
+  // The live counters, for streams that report hits and misses.
+  PrefetchStatsCounter& counters() { return counters_; }
+
+ private:
+  PrefetchEngine(PrefetchOptions options, PrefetchBackend backend,
+                 std::string fallback_reason,
+                 std::unique_ptr<internal::PrefetchBackendImpl> impl);
+
+  uint64_t ChunkBytes(const Region& region);
+  void Acquire(uint64_t bytes);
+  void Release(uint64_t bytes);
+
+  const PrefetchOptions options_;
+  const PrefetchBackend backend_;
+  const std::string fallback_reason_;
+  std::unique_ptr<internal::PrefetchBackendImpl> impl_;
+  PrefetchStatsCounter counters_;
+
+  std::mutex mutex_;
+  std::condition_variable room_;
+  uint64_t bytes_in_flight_ = 0;
+  uint64_t requests_in_flight_ = 0;
+};
+
+}  // namespace mmapio
+
+#endif  // MMAPIO_PREFETCH_H_

@@ -1,0 +1,304 @@
+#include "mmapio/prefetch.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mmapio/prefetch_stream.h"
+#include "mmapio/region.h"
+#include "tests/test_util.h"
+
+namespace mmapio {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t kPage = 4096;
+
+std::unique_ptr<PrefetchEngine> MakeEngine(PrefetchBackend backend,
+                                           PrefetchOptions options = {}) {
+  options.backend = backend;
+  absl::StatusOr<std::unique_ptr<PrefetchEngine>> engine =
+      PrefetchEngine::Create(options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+class BackendTest : public ::testing::TestWithParam<PrefetchBackend> {
+ protected:
+  // A cold pattern file of `pages` pages.
+  std::string ColdFile(uint64_t pages, const std::string& name = "data") {
+    const std::string path = absl::StrCat(dir_, "/", name);
+    testing::WritePatternFile(path, pages * kPage);
+    testing::MakeResident(path, {});
+    return path;
+  }
+
+  // Whether the backend promises residency on completion.
+  bool Waits() const { return GetParam() != PrefetchBackend::kMadvise; }
+
+  const std::string dir_ = testing::MakeTempDir();
+};
+
+TEST_P(BackendTest, PrefetchMakesTheRangeResident) {
+  const std::string path = ColdFile(1024);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<PrefetchEngine> engine =
+      MakeEngine(GetParam(), {.chunk_bytes = 64 * kPage});
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->backend(), GetParam());
+  ASSERT_TRUE(engine
+                  ->PrefetchAndWait(*region, {.offset = 100 * kPage + 10,
+                                              .length = 300 * kPage})
+                  .ok());
+  if (Waits()) {
+    const std::vector<bool> pages = testing::MincorePages(path);
+    for (uint64_t page = 100; page <= 400; ++page)
+      ASSERT_TRUE(pages[page]) << page;
+  }
+  const PrefetchStats stats = engine->stats();
+  EXPECT_EQ(stats.requests, 1u);
+  EXPECT_EQ(stats.bytes_requested, 301 * kPage);
+  EXPECT_EQ(stats.bytes_completed, 301 * kPage);
+  EXPECT_EQ(stats.errors, 0u);
+  EXPECT_THAT(stats.ToString(), HasSubstr("requests=1"));
+}
+
+TEST_P(BackendTest, ManyRequestsInFlightEachCompleteOnce) {
+  const std::string path = ColdFile(4096);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::atomic<int> calls{0};
+  std::atomic<int> failures{0};
+  {
+    // Small budget: requests wait for room; the destructor waits for all.
+    std::unique_ptr<PrefetchEngine> engine = MakeEngine(
+        GetParam(), {.max_bytes_in_flight = 64 * kPage, .threads = 2});
+    ASSERT_NE(engine, nullptr);
+    for (uint64_t page = 0; page < 4096; page += 16) {
+      engine->Prefetch(*region, {.offset = page * kPage, .length = 16 * kPage},
+                       [&](absl::Status status) {
+                         ++calls;
+                         if (!status.ok()) ++failures;
+                       });
+    }
+  }
+  EXPECT_EQ(calls.load(), 256);
+  EXPECT_EQ(failures.load(), 0);
+  if (Waits()) {
+    EXPECT_EQ(testing::MincoreResidentPages(path), 4096u);
+  }
+}
+
+TEST_P(BackendTest, RangesOutsideAndEmptyRegions) {
+  const std::string path = ColdFile(16);
+  absl::StatusOr<Region> region =
+      Region::Open(path, {.range = {.offset = 100, .length = 5000}});
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<PrefetchEngine> engine = MakeEngine(GetParam());
+  ASSERT_NE(engine, nullptr);
+  absl::Status past =
+      engine->PrefetchAndWait(*region, {.offset = 4000, .length = 2000});
+  EXPECT_EQ(past.code(), absl::StatusCode::kOutOfRange) << past;
+  EXPECT_THAT(past.message(),
+              HasSubstr("Prefetch \"" + path + "\" [4100, 6100)"));
+  // Never past the end of the region: its last page is page 1 of the file.
+  ASSERT_TRUE(engine->PrefetchAndWait(*region, ByteRange::All()).ok());
+  if (Waits()) {
+    const std::vector<bool> pages = testing::MincorePages(path);
+    EXPECT_TRUE(pages[0] && pages[1]);
+  }
+  const std::string empty = dir_ + "/empty";
+  testing::WritePatternFile(empty, 0);
+  absl::StatusOr<Region> nothing = Region::Open(empty);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_TRUE(engine->PrefetchAndWait(*nothing, ByteRange::All()).ok());
+  EXPECT_EQ(engine->stats().errors, 1u);
+}
+
+TEST_P(BackendTest, DeviceErrorsArriveAsDataLoss) {
+  if (!Waits()) GTEST_SKIP() << "madvise reports no completion, so no error";
+  testing::ScopedEioFilesystem fs(64 * kPage, {20});
+  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
+  absl::StatusOr<Region> region = Region::Open(fs.path());
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<PrefetchEngine> engine =
+      MakeEngine(GetParam(), {.chunk_bytes = 4 * kPage});
+  ASSERT_NE(engine, nullptr);
+  absl::Status bad = engine->PrefetchAndWait(
+      *region, {.offset = 16 * kPage, .length = 8 * kPage});
+  EXPECT_EQ(bad.code(), absl::StatusCode::kDataLoss) << bad;
+  EXPECT_THAT(bad.message(),
+              HasSubstr("Prefetch \"" + fs.path() + "\" [81920, 98304)"));
+  EXPECT_TRUE(
+      engine->PrefetchAndWait(*region, {.offset = 0, .length = 16 * kPage})
+          .ok());
+  EXPECT_EQ(engine->stats().errors, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllBackends, BackendTest,
+    ::testing::Values(PrefetchBackend::kIoUring, PrefetchBackend::kWorkers,
+                      PrefetchBackend::kMadvise),
+    [](const ::testing::TestParamInfo<PrefetchBackend>& info) {
+      std::string name(PrefetchBackendName(info.param));
+      name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
+      return name;
+    });
+
+TEST(EngineTest, FallsBackWhenTheRingCannotBeSetUp) {
+  // More entries than the kernel allows: io_uring_setup itself fails.
+  absl::StatusOr<std::unique_ptr<PrefetchEngine>> forced =
+      PrefetchEngine::Create(
+          {.backend = PrefetchBackend::kIoUring, .ring_entries = 1u << 20});
+  EXPECT_EQ(forced.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(forced.status().message(), HasSubstr("io_uring_setup"));
+  absl::StatusOr<std::unique_ptr<PrefetchEngine>> automatic =
+      PrefetchEngine::Create({.ring_entries = 1u << 20});
+  ASSERT_TRUE(automatic.ok()) << automatic.status();
+  EXPECT_EQ((*automatic)->backend(), PrefetchBackend::kWorkers);
+  EXPECT_THAT((*automatic)->fallback_reason(),
+              HasSubstr("io_uring: io_uring_setup"));
+}
+
+TEST(EngineTest, EnvironmentChoosesTheBackend) {
+  ASSERT_EQ(setenv("MMAPIO_PREFETCH_BACKEND", "madvise", 1), 0);
+  absl::StatusOr<std::unique_ptr<PrefetchEngine>> engine =
+      PrefetchEngine::Create();
+  ASSERT_EQ(setenv("MMAPIO_PREFETCH_BACKEND", "floppy", 1), 0);
+  absl::StatusOr<std::unique_ptr<PrefetchEngine>> bad =
+      PrefetchEngine::Create();
+  unsetenv("MMAPIO_PREFETCH_BACKEND");
+  ASSERT_TRUE(engine.ok());
+  EXPECT_EQ((*engine)->backend(), PrefetchBackend::kMadvise);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::unique_ptr<PrefetchEngine>> best =
+      PrefetchEngine::Create();
+  ASSERT_TRUE(best.ok());
+  EXPECT_EQ((*best)->backend(), PrefetchBackend::kIoUring);
+  EXPECT_TRUE((*best)->fallback_reason().empty());
+}
+
+class StreamTest : public ::testing::Test {
+ protected:
+  const std::string dir_ = testing::MakeTempDir();
+};
+
+TEST_F(StreamTest, SequentialReadingGrowsTheWindowAndHits) {
+  const std::string path = dir_ + "/seq";
+  testing::WritePatternFile(path, 4096 * kPage);
+  testing::MakeResident(path, {});
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<PrefetchEngine> engine =
+      MakeEngine(PrefetchBackend::kIoUring);
+  ASSERT_NE(engine, nullptr);
+  PrefetchStream stream(*engine, *region,
+                        {.min_window = 16 * kPage,
+                         .initial_window = 16 * kPage,
+                         .max_window = 1024 * kPage});
+  std::vector<std::byte> buffer(16 * kPage);
+  for (uint64_t offset = 0; offset < 4096 * kPage; offset += buffer.size()) {
+    CopyResult copied = stream.Read(offset, absl::MakeSpan(buffer));
+    ASSERT_TRUE(copied.status.ok()) << copied.status;
+    ASSERT_EQ(std::memcmp(buffer.data(),
+                          testing::Pattern(offset, buffer.size()).data(),
+                          buffer.size()),
+              0);
+  }
+  stream.Drain();
+  EXPECT_EQ(stream.pattern(), AccessPattern::kSequential);
+  EXPECT_EQ(stream.window(), 1024 * kPage);
+  const PrefetchStats stats = stream.stats();
+  EXPECT_GT(stats.hit_bytes, 0u);
+  EXPECT_EQ(stats.window_bytes, 1024 * kPage);
+  EXPECT_EQ(stats.errors, 0u);
+  EXPECT_LE(stats.bytes_requested, 4096 * kPage);
+  EXPECT_EQ(stats.bytes_completed, stats.bytes_requested);
+  EXPECT_EQ(engine->stats().hit_bytes, stats.hit_bytes);
+}
+
+TEST_F(StreamTest, RandomReadingShrinksTheWindowAndReadsNoMore) {
+  const std::string path = dir_ + "/random";
+  testing::WritePatternFile(path, 4096 * kPage);
+  testing::MakeResident(path, {});
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<PrefetchEngine> engine =
+      MakeEngine(PrefetchBackend::kWorkers);
+  ASSERT_NE(engine, nullptr);
+  PrefetchStream stream(*engine, *region,
+                        {.min_window = 4 * kPage,
+                         .initial_window = 256 * kPage,
+                         .max_window = 1024 * kPage});
+  std::vector<std::byte> page(kPage);
+  // A sequential start, then jumps all over the file.
+  uint64_t x = 7;
+  for (int i = 0; i < 64; ++i) {
+    const uint64_t offset =
+        i < 4 ? i * kPage
+              : ((x = x * 6364136223846793005ull + 1) >> 33) % 4096 * kPage;
+    ASSERT_TRUE(stream.Read(offset, absl::MakeSpan(page)).status.ok());
+  }
+  stream.Drain();
+  EXPECT_EQ(stream.pattern(), AccessPattern::kRandom);
+  EXPECT_EQ(stream.window(), 4 * kPage);
+  const PrefetchStats stats = stream.stats();
+  EXPECT_GT(stats.wasted_bytes, 0u);  // The read-ahead of the sequential start.
+  EXPECT_EQ(stats.bytes_completed, stats.bytes_requested);
+}
+
+TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
+  const std::string path = dir_ + "/strided";
+  testing::WritePatternFile(path, 1024 * kPage);
+  testing::MakeResident(path, {});
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<PrefetchEngine> engine =
+      MakeEngine(PrefetchBackend::kIoUring);
+  ASSERT_NE(engine, nullptr);
+  PrefetchStream stream(*engine, *region,
+                        {.min_window = 4 * kPage,
+                         .initial_window = 4 * kPage,
+                         .max_window = 4 * kPage});
+  stream.WillRead({.offset = 0, .length = kPage});
+  stream.WillRead({.offset = 10 * kPage, .length = kPage});
+  stream.WillRead({.offset = 20 * kPage, .length = kPage});
+  stream.Drain();
+  EXPECT_EQ(stream.pattern(), AccessPattern::kStrided);
+  // The next four strides are in: pages 30, 40, 50 and 60, and not 70.
+  const std::vector<bool> pages = testing::MincorePages(path);
+  for (uint64_t page : {30, 40, 50, 60}) EXPECT_TRUE(pages[page]) << page;
+  EXPECT_FALSE(pages[70]);
+  EXPECT_FALSE(pages[35]);
+}
+
+TEST_F(StreamTest, RandomAdviceMeansNoReadAhead) {
+  const std::string path = dir_ + "/advised";
+  testing::WritePatternFile(path, 1024 * kPage);
+  testing::MakeResident(path, {});
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
+  std::unique_ptr<PrefetchEngine> engine =
+      MakeEngine(PrefetchBackend::kIoUring);
+  ASSERT_NE(engine, nullptr);
+  PrefetchStream stream(*engine, *region);
+  for (uint64_t page = 0; page < 8; ++page)
+    stream.WillRead({page * kPage, kPage});
+  stream.Drain();
+  EXPECT_EQ(stream.stats().bytes_requested, 8 * kPage);
+  EXPECT_EQ(testing::MincoreResidentPages(path), 8u);
+}
+
+}  // namespace
+}  // namespace mmapio
