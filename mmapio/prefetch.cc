@@ -164,6 +164,29 @@ void PrefetchEngine::Release(uint64_t bytes) {
   room_.notify_all();
 }
 
+bool PrefetchEngine::AlreadyResident(const Region& region, std::byte* address,
+                                     uint64_t file_offset, uint64_t bytes) {
+  // mincore says whether each page is cached and up to date (cachestat
+  // would also count pages whose read is still in flight), provided the
+  // kernel shows this caller the page cache at all: for a file the caller
+  // cannot write, mincore claims every page. A copy-on-write region also
+  // has private pages: it takes the ordinary path.
+  const uint64_t page = region.page_size();
+  if (region.mode() == AccessMode::kCopyOnWrite || bytes > kMaxChunkBytes)
+    return false;
+  const internal::OpContext context{"Prefetch", region.path(), file_offset,
+                                    bytes};
+  unsigned char pages[kMaxChunkBytes / 4096];
+  if (bytes / page > sizeof(pages) ||
+      !internal::QueryResidency(address, bytes, pages, context).ok()) {
+    return false;
+  }
+  for (uint64_t i = 0; i < bytes / page; ++i) {
+    if ((pages[i] & 1) == 0) return false;
+  }
+  return region.PageCacheVisible();
+}
+
 void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
                               Callback done) {
   const std::optional<ByteRange> resolved = ResolveWithin(range, region.size());
@@ -190,10 +213,18 @@ void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
   const uintptr_t first = (data + resolved->offset) / page * page;
   const uintptr_t end =
       (data + resolved->offset + resolved->length + page - 1) / page * page;
-  const uint64_t chunk_bytes = ChunkBytes(region);
   // The file offset of the page at `first`.
   const uint64_t file_base =
       region.offset() + resolved->offset - (data + resolved->offset - first);
+  const uint64_t bytes = end - first;
+  counters_.AddRequest(bytes);
+  if (AlreadyResident(region, reinterpret_cast<std::byte*>(first), file_base,
+                      bytes)) {
+    counters_.AddCompleted(bytes);
+    done(absl::OkStatus());
+    return;
+  }
+  const uint64_t chunk_bytes = ChunkBytes(region);
   std::vector<internal::PrefetchChunk> chunks;
   for (uintptr_t at = first; at < end; at += chunk_bytes) {
     chunks.push_back(
@@ -201,8 +232,6 @@ void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
          static_cast<size_t>(std::min<uintptr_t>(chunk_bytes, end - at)),
          file_base + (at - first)});
   }
-  const uint64_t bytes = end - first;
-  counters_.AddRequest(bytes);
   Acquire(bytes);
   impl_->Submit(std::move(chunks), region.path(),
                 [this, bytes, done = std::move(done)](absl::Status status) {

@@ -96,8 +96,10 @@ class PrefetchEngine {
   const PrefetchOptions& options() const { return options_; }
 
   // Starts reading `range` of `region` into memory; `done` runs once, when
-  // it is resident and mapped (io_uring, workers) or requested (madvise).
-  // Blocks while max_bytes_in_flight are already in flight.
+  // it is resident (io_uring, workers) or requested (madvise). A range of at
+  // most 2 MiB that is already in the page cache completes at once, on the
+  // calling thread, after a mincore and a cachestat call. Blocks while
+  // max_bytes_in_flight are already in flight.
   void Prefetch(const Region& region, ByteRange range, Callback done);
 
   // Prefetch and wait.
@@ -113,6 +115,9 @@ class PrefetchEngine {
                  std::unique_ptr<internal::PrefetchBackendImpl> impl);
 
   uint64_t ChunkBytes(const Region& region);
+  // Whether a request can complete at once: its pages are all cached.
+  bool AlreadyResident(const Region& region, std::byte* address,
+                       uint64_t file_offset, uint64_t bytes);
   void Acquire(uint64_t bytes);
   void Release(uint64_t bytes);
 

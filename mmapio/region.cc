@@ -124,7 +124,8 @@ Region::Region(Region&& other) noexcept
       requested_length_(other.requested_length_),
       map_base_(std::exchange(other.map_base_, nullptr)),
       map_length_(std::exchange(other.map_length_, 0)),
-      data_(std::exchange(other.data_, nullptr)) {}
+      data_(std::exchange(other.data_, nullptr)),
+      page_cache_visible_(other.page_cache_visible_.load()) {}
 
 Region& Region::operator=(Region&& other) noexcept {
   if (this != &other) {
@@ -140,6 +141,7 @@ Region& Region::operator=(Region&& other) noexcept {
     map_base_ = std::exchange(other.map_base_, nullptr);
     map_length_ = std::exchange(other.map_length_, 0);
     data_ = std::exchange(other.data_, nullptr);
+    page_cache_visible_.store(other.page_cache_visible_.load());
   }
   return *this;
 }
@@ -227,6 +229,15 @@ absl::Status Region::Follow(uint64_t file_size, absl::string_view operation) {
   return absl::OkStatus();
 }
 
+bool Region::PageCacheVisible() const {
+  int visible = page_cache_visible_.load(std::memory_order_relaxed);
+  if (visible < 0) {
+    visible = internal::MincoreSeesPageCache(fd_.get()) ? 1 : 0;
+    page_cache_visible_.store(visible, std::memory_order_relaxed);
+  }
+  return visible == 1;
+}
+
 absl::StatusOr<absl::Span<std::byte>> Region::MutableBytes() {
   if (mode_ == AccessMode::kReadOnly) {
     return MakeError(absl::StatusCode::kFailedPrecondition,
@@ -279,8 +290,8 @@ absl::Status Region::Advise(Advice advice, ByteRange range) {
       absl::StrCat("Advise(", AdviceName(advice), ")");
   absl::StatusOr<Pages> pages = PagesOf(operation, range);
   if (!pages.ok() || pages->length == 0) return pages.status();
-  absl::Status status = internal::AdviseMemory(pages->address, pages->length,
-                                               advice, Context(operation, range));
+  absl::Status status = internal::AdviseMemory(
+      pages->address, pages->length, advice, Context(operation, range));
   if (status.ok() && range.offset == 0 &&
       (range.length == ByteRange::kToEnd || range.length >= size_) &&
       advice != Advice::kWillNeed && advice != Advice::kDontNeed) {

@@ -38,6 +38,7 @@
 #ifndef MMAPIO_REGION_H_
 #define MMAPIO_REGION_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -84,6 +85,10 @@ class Region {
     return requested_length_ == ByteRange::kToEnd;
   }
   size_t page_size() const { return internal::PageSize(); }
+  // Whether the kernel shows this process the page cache of the file
+  // (mincore, cachestat): it does for the owner, for CAP_FOWNER and for
+  // whoever may write the file. Asked once, then remembered.
+  bool PageCacheVisible() const;
   // The region's own descriptor, valid while the region lives. Do not close
   // it.
   int fd() const { return fd_.get(); }
@@ -184,6 +189,8 @@ class Region {
   // map_base_ + (offset_ - map_offset()), or null without a mapping: what
   // bytes() returns, kept ready because guarded loads read it every time.
   std::byte* data_ = nullptr;
+  // PageCacheVisible(): -1 not asked yet, else 0 or 1.
+  mutable std::atomic<int> page_cache_visible_{-1};
 };
 
 // The name of `mode` as written in code: "kReadOnly", ...

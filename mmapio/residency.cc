@@ -94,7 +94,7 @@ internal::OpContext ContextOf(const Region& region, const PageSpan& span,
 // PermissionDenied where mincore would report every page resident.
 absl::Status CheckKernelTells(const Region& region, const PageSpan& span,
                               absl::string_view operation) {
-  if (internal::MincoreSeesPageCache(region.fd())) return absl::OkStatus();
+  if (region.PageCacheVisible()) return absl::OkStatus();
   return internal::MakeError(
       absl::StatusCode::kPermissionDenied, ContextOf(region, span, operation),
       "the kernel hides the page cache of files the caller cannot write: "

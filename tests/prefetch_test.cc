@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -71,6 +72,25 @@ TEST_P(BackendTest, PrefetchMakesTheRangeResident) {
   EXPECT_EQ(stats.bytes_completed, 301 * kPage);
   EXPECT_EQ(stats.errors, 0u);
   EXPECT_THAT(stats.ToString(), HasSubstr("requests=1"));
+}
+
+TEST_P(BackendTest, ResidentRangeCompletesAtOnce) {
+  if (!Waits()) GTEST_SKIP() << "madvise completes every request at once";
+  const std::string path = ColdFile(64);
+  testing::MakeResident(path, {{0, 64}});
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<PrefetchEngine> engine = MakeEngine(GetParam());
+  ASSERT_NE(engine, nullptr);
+  std::thread::id ran_on;
+  engine->Prefetch(*region, {.offset = kPage, .length = 8 * kPage},
+                   [&ran_on](absl::Status status) {
+                     EXPECT_TRUE(status.ok());
+                     ran_on = std::this_thread::get_id();
+                   });
+  // No round trip through the backend: done on this thread, before return.
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_EQ(engine->stats().bytes_completed, 8 * kPage);
 }
 
 TEST_P(BackendTest, ManyRequestsInFlightEachCompleteOnce) {

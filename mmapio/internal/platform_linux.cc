@@ -5,14 +5,16 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <climits>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -285,7 +287,8 @@ absl::Status PopulateError(int err, const OpContext& context) {
   return ErrnoError(err, context, "madvise(MADV_POPULATE_READ)");
 }
 
-absl::Status WillNeed(std::byte* address, size_t length, const OpContext& context) {
+absl::Status WillNeed(std::byte* address, size_t length,
+                      const OpContext& context) {
   if (madvise(address, length, MADV_WILLNEED) != 0) {
     return ErrnoError(errno, context, "madvise(MADV_WILLNEED)");
   }
@@ -295,11 +298,19 @@ absl::Status WillNeed(std::byte* address, size_t length, const OpContext& contex
 uint64_t ReadaheadBytes(int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return 0;
+  // Asked per request: remember the answer per device.
+  static std::mutex mutex;
+  static std::map<dev_t, uint64_t>* known = new std::map<dev_t, uint64_t>();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = known->find(st.st_dev); it != known->end()) return it->second;
+  }
+  uint64_t bytes = 0;
   // A partition's queue belongs to its disk, one directory up.
   for (const char* queue : {"queue", "../queue"}) {
-    const std::string path = absl::StrCat("/sys/dev/block/", major(st.st_dev), ":",
-                                          minor(st.st_dev), "/", queue,
-                                          "/read_ahead_kb");
+    const std::string path =
+        absl::StrCat("/sys/dev/block/", major(st.st_dev), ":", minor(st.st_dev),
+                     "/", queue, "/read_ahead_kb");
     const int file = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (file < 0) continue;
     char text[32] = {};
@@ -307,10 +318,13 @@ uint64_t ReadaheadBytes(int fd) {
     close(file);
     uint64_t kb = 0;
     if (n > 0 && absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &kb)) {
-      return kb * 1024;
+      bytes = kb * 1024;
+      break;
     }
   }
-  return 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  (*known)[st.st_dev] = bytes;
+  return bytes;
 }
 
 // Sanitizer runtimes replace mlock(3) and munlock(3) with no-ops; the raw
