@@ -75,7 +75,7 @@ absl::StatusOr<std::unique_ptr<PrefetchEngine>> PrefetchEngine::Create(
   if (options.threads < 1 || options.ring_entries < 1 ||
       options.max_bytes_in_flight == 0) {
     return absl::InvalidArgumentError(
-        "PrefetchEngine::Create: threads, ring_entries and max_bytes_in_flight "
+        "PrefetchEngine::Create: threads, ring_entries and the in-flight bounds "
         "must be positive");
   }
   PrefetchBackend wanted = options.backend;
@@ -144,21 +144,28 @@ uint64_t PrefetchEngine::ChunkBytes(const Region& region) {
   return std::max(page, bytes / page * page);
 }
 
-void PrefetchEngine::Acquire(uint64_t bytes) {
+void PrefetchEngine::Acquire(const Region* region, uint64_t bytes) {
   std::unique_lock<std::mutex> lock(mutex_);
-  // A request larger than the whole budget goes alone.
+  // A request larger than a whole budget goes alone.
   room_.wait(lock, [&] {
-    return bytes_in_flight_ == 0 ||
-           bytes_in_flight_ + bytes <= options_.max_bytes_in_flight;
+    const uint64_t mine = region_bytes_in_flight_[region];
+    return (bytes_in_flight_ == 0 ||
+            bytes_in_flight_ + bytes <= options_.max_bytes_in_flight) &&
+           (mine == 0 ||
+            mine + bytes <= options_.max_bytes_in_flight_per_region);
   });
   bytes_in_flight_ += bytes;
+  region_bytes_in_flight_[region] += bytes;
   ++requests_in_flight_;
 }
 
-void PrefetchEngine::Release(uint64_t bytes) {
+void PrefetchEngine::Release(const Region* region, uint64_t bytes) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     bytes_in_flight_ -= bytes;
+    if ((region_bytes_in_flight_[region] -= bytes) == 0) {
+      region_bytes_in_flight_.erase(region);
+    }
     --requests_in_flight_;
   }
   room_.notify_all();
@@ -232,9 +239,10 @@ void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
          static_cast<size_t>(std::min<uintptr_t>(chunk_bytes, end - at)),
          file_base + (at - first)});
   }
-  Acquire(bytes);
+  Acquire(&region, bytes);
   impl_->Submit(std::move(chunks), region.path(),
-                [this, bytes, done = std::move(done)](absl::Status status) {
+                [this, bytes, region = &region,
+                 done = std::move(done)](absl::Status status) {
                   if (status.ok()) {
                     counters_.AddCompleted(bytes);
                   } else {
@@ -242,7 +250,7 @@ void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
                   }
                   done(std::move(status));
                   // Last: the destructor may proceed once this returns.
-                  Release(bytes);
+                  Release(region, bytes);
                 });
 }
 

@@ -39,6 +39,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -64,6 +65,8 @@ struct PrefetchOptions {
   // Bytes requested but not completed, over all regions; further requests
   // wait for room.
   uint64_t max_bytes_in_flight = uint64_t{256} << 20;
+  // The same, per region, so that one region cannot take the whole budget.
+  uint64_t max_bytes_in_flight_per_region = uint64_t{128} << 20;
   // Threads of the workers backend; bound on io_uring's io-wq workers.
   int threads = 8;
   // Submission queue entries of the io_uring ring.
@@ -118,8 +121,8 @@ class PrefetchEngine {
   // Whether a request can complete at once: its pages are all cached.
   bool AlreadyResident(const Region& region, std::byte* address,
                        uint64_t file_offset, uint64_t bytes);
-  void Acquire(uint64_t bytes);
-  void Release(uint64_t bytes);
+  void Acquire(const Region* region, uint64_t bytes);
+  void Release(const Region* region, uint64_t bytes);
 
   const PrefetchOptions options_;
   const PrefetchBackend backend_;
@@ -130,6 +133,7 @@ class PrefetchEngine {
   std::mutex mutex_;
   std::condition_variable room_;
   uint64_t bytes_in_flight_ = 0;
+  std::unordered_map<const Region*, uint64_t> region_bytes_in_flight_;
   uint64_t requests_in_flight_ = 0;
 };
 
