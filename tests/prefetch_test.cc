@@ -295,11 +295,13 @@ TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
   stream.WillRead({.offset = 20 * kPage, .length = kPage});
   stream.Drain();
   EXPECT_EQ(stream.pattern(), AccessPattern::kStrided);
-  // The next four strides are in: pages 30, 40, 50 and 60, and not 70.
+  // The next four strides are in: pages 30, 40, 50 and 60. What the kernel
+  // reads around them on its own varies, so the stream's requests are
+  // counted instead: pages 0-4 (a start at 0 looks sequential), page 10,
+  // then the four strides.
   const std::vector<bool> pages = testing::MincorePages(path);
   for (uint64_t page : {30, 40, 50, 60}) EXPECT_TRUE(pages[page]) << page;
-  EXPECT_FALSE(pages[70]);
-  EXPECT_FALSE(pages[35]);
+  EXPECT_EQ(stream.stats().bytes_requested, 10 * kPage);
 }
 
 TEST_F(StreamTest, RandomAdviceMeansNoReadAhead) {
