@@ -72,10 +72,11 @@ absl::StatusOr<PrefetchBackend> ParsePrefetchBackend(absl::string_view name) {
 
 absl::StatusOr<std::unique_ptr<PrefetchEngine>> PrefetchEngine::Create(
     PrefetchOptions options) {
-  if (options.threads < 1 || options.ring_entries < 1 ||
-      options.max_bytes_in_flight == 0) {
+  if (options.threads < 1 || options.io_workers < 1 ||
+      options.ring_entries < 1 || options.max_bytes_in_flight == 0) {
     return absl::InvalidArgumentError(
-        "PrefetchEngine::Create: threads, ring_entries and the in-flight bounds "
+        "PrefetchEngine::Create: threads, io_workers, ring_entries and the "
+        "in-flight bounds "
         "must be positive");
   }
   PrefetchBackend wanted = options.backend;

@@ -67,8 +67,13 @@ struct PrefetchOptions {
   uint64_t max_bytes_in_flight = uint64_t{256} << 20;
   // The same, per region, so that one region cannot take the whole budget.
   uint64_t max_bytes_in_flight_per_region = uint64_t{128} << 20;
-  // Threads of the workers backend; bound on io_uring's io-wq workers.
-  int threads = 8;
+  // Threads of the workers backend. They only wait: readahead for a whole
+  // request is in flight before they start, so a few suffice, and more cost
+  // context switches on a small machine.
+  int threads = 2;
+  // Bound on the kernel's io-wq workers that run the io_uring backend's
+  // requests.
+  int io_workers = 8;
   // Submission queue entries of the io_uring ring.
   unsigned ring_entries = 256;
 };

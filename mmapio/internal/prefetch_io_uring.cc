@@ -178,8 +178,8 @@ absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeIoUringBackend(
         "io_uring may drop completions (Linux < 5.5)");
   }
   // Bound the kernel threads that run the requests: [bounded, unbounded].
-  unsigned workers[2] = {static_cast<unsigned>(options.threads),
-                         static_cast<unsigned>(options.threads)};
+  unsigned workers[2] = {static_cast<unsigned>(options.io_workers),
+                         static_cast<unsigned>(options.io_workers)};
   io_uring_register_iowq_max_workers(&ring, workers);
   return std::make_unique<IoUringBackend>(ring);
 }
