@@ -528,7 +528,7 @@ TEST_F(CliTest, FailingPagesAreReportedPerFileAndNeverCrash) {
   EXPECT_EQ(run.exit_code, 1) << run.out;
   // The first bad page, by its own range, and every other page loaded.
   EXPECT_THAT(run.out,
-              HasSubstr("mmapio touch: Populate \"" + fs.path() +
+              HasSubstr("mmapio touch: Prefetch \"" + fs.path() +
                         "\" [40960, 45056): madvise(MADV_POPULATE_READ): "
                         "a page could not be read"));
   EXPECT_THAT(run.out,
