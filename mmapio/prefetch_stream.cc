@@ -96,7 +96,7 @@ void PrefetchStream::Issue(uint64_t offset, uint64_t length) {
   counters_.AddRequest(length);
   const uint64_t end = offset + length;
   engine_.Prefetch(region_, {offset, length},
-                   [this, in_flight, length, end](absl::Status status) {
+                   [this, in_flight, length, end](const absl::Status& status) {
                      if (status.ok()) {
                        counters_.AddCompleted(length);
                      } else {
