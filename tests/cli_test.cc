@@ -123,11 +123,15 @@ class CliTest : public ::testing::Test {
   std::string PartialFile(const std::string& name = "partial") {
     const std::string path = dir_ + "/" + name;
     testing::WritePatternFile(path, 256 * kPage);
-    testing::MakeResident(path, {{16, 48}, {100, 101}, {200, 256}});
+    pins_.push_back(
+        testing::MakeResident(path, {{16, 48}, {100, 101}, {200, 256}}));
     return path;
   }
 
   const std::string dir_ = testing::MakeTempDir();
+  // Keeps the resident pages of PartialFile()s resident; cleared by tests
+  // that evict them.
+  std::vector<testing::PinnedPages> pins_;
 };
 
 TEST_F(CliTest, HelpForToolAndEveryCommand) {
@@ -320,7 +324,7 @@ TEST_F(CliTest, UnprivilegedRunsAreHonest) {
   const std::string secret = std::string(dir) + "/secret";
   testing::WritePatternFile(readable, 64 * kPage);
   testing::WritePatternFile(secret, kPage);
-  testing::MakeResident(readable, {{0, 4}});
+  testing::PinnedPages pinned = testing::MakeResident(readable, {{0, 4}});
   ASSERT_EQ(chmod(readable.c_str(), 0644), 0);
   ASSERT_EQ(chmod(secret.c_str(), 0600), 0);
   std::string binary = std::string(dir) + "/mmapio";
@@ -391,7 +395,8 @@ TEST_F(CliTest, TouchLoadsOnlyMissingPages) {
   EXPECT_EQ(fields["failed_pages"], "0");
   EXPECT_EQ(testing::MincoreResidentPages(path), 256u);
 
-  testing::MakeResident(path, {});
+  pins_.clear();
+  (void)testing::MakeResident(path, {});
   run = Shell("mmapio touch --range=100k-200k " + path);
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_THAT(run.out,
@@ -403,6 +408,7 @@ TEST_F(CliTest, TouchLoadsOnlyMissingPages) {
 
 TEST_F(CliTest, EvictDropsPages) {
   const std::string path = PartialFile();
+  pins_.clear();  // Pinned pages cannot be evicted.
   CliRun run = Shell("mmapio evict --json --range=0-400k " + path, false);
   EXPECT_EQ(run.exit_code, 0) << run.out;
   std::map<std::string, std::string> fields = JsonFields(Lines(run.out)[0]);

@@ -39,7 +39,7 @@ class BackendTest : public ::testing::TestWithParam<PrefetchBackend> {
   std::string ColdFile(uint64_t pages, const std::string& name = "data") {
     const std::string path = absl::StrCat(dir_, "/", name);
     testing::WritePatternFile(path, pages * kPage);
-    testing::MakeResident(path, {});
+    (void)testing::MakeResident(path, {});
     return path;
   }
 
@@ -77,7 +77,7 @@ TEST_P(BackendTest, PrefetchMakesTheRangeResident) {
 TEST_P(BackendTest, ResidentRangeCompletesAtOnce) {
   if (!Waits()) GTEST_SKIP() << "madvise completes every request at once";
   const std::string path = ColdFile(64);
-  testing::MakeResident(path, {{0, 64}});
+  testing::PinnedPages pinned = testing::MakeResident(path, {{0, 64}});
   absl::StatusOr<Region> region = Region::Open(path);
   ASSERT_TRUE(region.ok());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine(GetParam());
@@ -216,7 +216,7 @@ class StreamTest : public ::testing::Test {
 TEST_F(StreamTest, SequentialReadingGrowsTheWindowAndHits) {
   const std::string path = dir_ + "/seq";
   testing::WritePatternFile(path, 4096 * kPage);
-  testing::MakeResident(path, {});
+  (void)testing::MakeResident(path, {});
   absl::StatusOr<Region> region = Region::Open(path);
   ASSERT_TRUE(region.ok());
   std::unique_ptr<PrefetchEngine> engine =
@@ -250,7 +250,7 @@ TEST_F(StreamTest, SequentialReadingGrowsTheWindowAndHits) {
 TEST_F(StreamTest, RandomReadingShrinksTheWindowAndReadsNoMore) {
   const std::string path = dir_ + "/random";
   testing::WritePatternFile(path, 4096 * kPage);
-  testing::MakeResident(path, {});
+  (void)testing::MakeResident(path, {});
   absl::StatusOr<Region> region = Region::Open(path);
   ASSERT_TRUE(region.ok());
   std::unique_ptr<PrefetchEngine> engine =
@@ -280,7 +280,7 @@ TEST_F(StreamTest, RandomReadingShrinksTheWindowAndReadsNoMore) {
 TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
   const std::string path = dir_ + "/strided";
   testing::WritePatternFile(path, 1024 * kPage);
-  testing::MakeResident(path, {});
+  (void)testing::MakeResident(path, {});
   absl::StatusOr<Region> region = Region::Open(path);
   ASSERT_TRUE(region.ok());
   std::unique_ptr<PrefetchEngine> engine =
@@ -307,7 +307,7 @@ TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
 TEST_F(StreamTest, RandomAdviceMeansNoReadAhead) {
   const std::string path = dir_ + "/advised";
   testing::WritePatternFile(path, 1024 * kPage);
-  testing::MakeResident(path, {});
+  (void)testing::MakeResident(path, {});
   absl::StatusOr<Region> region = Region::Open(path);
   ASSERT_TRUE(region.ok());
   ASSERT_TRUE(region->Advise(Advice::kRandom).ok());

@@ -38,11 +38,13 @@ class ResidencyTest : public ::testing::Test {
   std::string MakePartiallyResidentFile() {
     const std::string path = dir_ + "/partial";
     testing::WritePatternFile(path, 256 * kPage);
-    testing::MakeResident(path, {{16, 48}, {100, 101}, {200, 256}});
+    pinned_ = testing::MakeResident(path, {{16, 48}, {100, 101}, {200, 256}});
     return path;
   }
 
   const std::string dir_ = testing::MakeTempDir();
+  // Keeps those pages resident while the test counts them.
+  testing::PinnedPages pinned_;
 };
 
 TEST_F(ResidencyTest, SummaryMatchesMincore) {

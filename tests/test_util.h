@@ -95,10 +95,31 @@ class ScopedEioFilesystem {
   int server_pid_ = -1;
 };
 
+// Keeps pages of a file resident while it lives: they stay mapped and
+// mlocked here. Tests that count resident pages need it because the kernel
+// may reclaim idle page cache at any moment (DAMON, memory pressure from
+// tests running beside them). Pinned pages cannot be evicted either: call
+// Release() before a test evicts them.
+class PinnedPages {
+ public:
+  PinnedPages() = default;
+  PinnedPages(void* base, size_t size) : base_(base), size_(size) {}
+  PinnedPages(PinnedPages&& other) noexcept;
+  PinnedPages& operator=(PinnedPages&& other) noexcept;
+  ~PinnedPages() { Release(); }
+
+  void Release();
+
+ private:
+  void* base_ = nullptr;
+  size_t size_ = 0;
+};
+
 // Evicts `path` from the page cache, then reads the pages of each
 // [first, end) page interval one at a time (no readahead), so that exactly
-// those pages are resident, each in a folio of its own.
-void MakeResident(
+// those pages are resident, each in a folio of its own, and pinned while
+// the result lives.
+[[nodiscard]] PinnedPages MakeResident(
     const std::string& path,
     const std::vector<std::pair<uint64_t, uint64_t>>& page_intervals);
 
