@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_files.h"
 #include "benchmark/benchmark.h"
 #include "mmapio/guarded.h"
 #include "mmapio/region.h"
@@ -18,26 +19,10 @@ namespace {
 
 constexpr size_t kFileSize = 16 << 20;
 
-// A resident region over a file of kFileSize bytes, shared by the benchmarks.
 const Region& BenchRegion() {
-  static const Region* region = [] {
-    const char* dir = getenv("TEST_TMPDIR");
-    const std::string path =
-        std::string(dir != nullptr ? dir : "/tmp") + "/mmapio_guard_bench.dat";
-    const int fd =
-        open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    std::vector<char> chunk(1 << 20);
-    for (size_t i = 0; i < chunk.size(); ++i)
-      chunk[i] = static_cast<char>(i * 131);
-    for (size_t done = 0; done < kFileSize; done += chunk.size()) {
-      if (write(fd, chunk.data(), chunk.size()) < 0) abort();
-    }
-    close(fd);
-    auto* opened = new Region(*Region::Open(path));
-    if (!opened->Populate().ok()) abort();
-    return opened;
-  }();
-  return *region;
+  static const Region& region =
+      bench::ResidentRegion("mmapio_guard_bench.dat", kFileSize);
+  return region;
 }
 
 // Offsets spread over the file, the same sequence for both sides.

@@ -101,6 +101,7 @@
 #include "absl/strings/string_view.h"
 #include "mmapio/prefetch.h"
 #include "mmapio/region.h"
+#include "tools/format.h"
 #include "mmapio/residency.h"
 
 namespace mmapio {
@@ -190,33 +191,9 @@ constexpr char kUsage[] =
 }
 
 std::optional<uint64_t> ParseBytes(absl::string_view text) {
-  int shift = 0;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'K':
-      case 'k':
-        shift = 10;
-        break;
-      case 'M':
-      case 'm':
-        shift = 20;
-        break;
-      case 'G':
-      case 'g':
-        shift = 30;
-        break;
-      case 'T':
-      case 't':
-        shift = 40;
-        break;
-    }
-  }
-  if (shift != 0) text.remove_suffix(1);
-  uint64_t value;
-  if (!absl::SimpleAtoi(text, &value) || value > (~uint64_t{0} >> shift)) {
-    return std::nullopt;
-  }
-  return value << shift;
+  absl::StatusOr<uint64_t> bytes = cli::ParseSize(text);
+  if (!bytes.ok()) return std::nullopt;
+  return *bytes;
 }
 
 Config ParseFlags(int argc, char** argv) {
@@ -1033,29 +1010,7 @@ std::vector<Result> RunWorkload(const Workload& workload,
   return results;
 }
 
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+using cli::JsonString;
 
 std::string JsonNumber(double value) { return absl::StrFormat("%.6g", value); }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_files.h"
 #include "benchmark/benchmark.h"
 #include "mmapio/region.h"
 #include "mmapio/residency.h"
@@ -16,25 +17,14 @@
 namespace mmapio {
 namespace {
 
-// A file of `size` bytes, written once and reused by every benchmark.
-const std::string& BenchFile(size_t size) {
-  static const std::string* path = [size] {
-    const char* dir = getenv("TEST_TMPDIR");
-    auto* p = new std::string(std::string(dir != nullptr ? dir : "/tmp") +
-                              "/mmapio_region_bench.dat");
-    const int fd =
-        open(p->c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    std::vector<char> chunk(1 << 20, 'x');
-    for (size_t done = 0; done < size; done += chunk.size()) {
-      if (write(fd, chunk.data(), chunk.size()) < 0) abort();
-    }
-    close(fd);
-    return p;
-  }();
-  return *path;
-}
-
 constexpr size_t kFileSize = 64 << 20;
+
+// Written once and reused by every benchmark.
+const std::string& BenchFile(size_t size) {
+  static const std::string path =
+      bench::BenchFile("mmapio_region_bench.dat", size);
+  return path;
+}
 
 void BM_RawOpenMapClose(benchmark::State& state) {
   const std::string& path = BenchFile(kFileSize);

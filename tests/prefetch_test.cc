@@ -210,15 +210,20 @@ TEST(EngineTest, EnvironmentChoosesTheBackend) {
 
 class StreamTest : public ::testing::Test {
  protected:
+  // A region over a cold pattern file of `pages` pages.
+  absl::StatusOr<Region> ColdRegion(const std::string& name, uint64_t pages) {
+    const std::string path = absl::StrCat(dir_, "/", name);
+    testing::WritePatternFile(path, pages * kPage);
+    (void)testing::MakeResident(path, {});
+    return Region::Open(path);
+  }
+
   const std::string dir_ = testing::MakeTempDir();
 };
 
 TEST_F(StreamTest, SequentialReadingGrowsTheWindowAndHits) {
-  const std::string path = dir_ + "/seq";
-  testing::WritePatternFile(path, 4096 * kPage);
-  (void)testing::MakeResident(path, {});
-  absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  absl::StatusOr<Region> region = ColdRegion("seq", 4096);
+  ASSERT_TRUE(region.ok()) << region.status();
   std::unique_ptr<PrefetchEngine> engine =
       MakeEngine(PrefetchBackend::kIoUring);
   ASSERT_NE(engine, nullptr);
@@ -248,11 +253,8 @@ TEST_F(StreamTest, SequentialReadingGrowsTheWindowAndHits) {
 }
 
 TEST_F(StreamTest, RandomReadingShrinksTheWindowAndReadsNoMore) {
-  const std::string path = dir_ + "/random";
-  testing::WritePatternFile(path, 4096 * kPage);
-  (void)testing::MakeResident(path, {});
-  absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  absl::StatusOr<Region> region = ColdRegion("random", 4096);
+  ASSERT_TRUE(region.ok()) << region.status();
   std::unique_ptr<PrefetchEngine> engine =
       MakeEngine(PrefetchBackend::kWorkers);
   ASSERT_NE(engine, nullptr);
@@ -278,11 +280,9 @@ TEST_F(StreamTest, RandomReadingShrinksTheWindowAndReadsNoMore) {
 }
 
 TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
-  const std::string path = dir_ + "/strided";
-  testing::WritePatternFile(path, 1024 * kPage);
-  (void)testing::MakeResident(path, {});
-  absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  absl::StatusOr<Region> region = ColdRegion("strided", 1024);
+  ASSERT_TRUE(region.ok()) << region.status();
+  const std::string& path = region->path();
   std::unique_ptr<PrefetchEngine> engine =
       MakeEngine(PrefetchBackend::kIoUring);
   ASSERT_NE(engine, nullptr);
@@ -305,11 +305,9 @@ TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
 }
 
 TEST_F(StreamTest, RandomAdviceMeansNoReadAhead) {
-  const std::string path = dir_ + "/advised";
-  testing::WritePatternFile(path, 1024 * kPage);
-  (void)testing::MakeResident(path, {});
-  absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  absl::StatusOr<Region> region = ColdRegion("advised", 1024);
+  ASSERT_TRUE(region.ok()) << region.status();
+  const std::string& path = region->path();
   ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
   std::unique_ptr<PrefetchEngine> engine =
       MakeEngine(PrefetchBackend::kIoUring);
