@@ -12,6 +12,14 @@ std::optional<ByteRange> ResolveWithin(ByteRange range, uint64_t size) {
   return range;
 }
 
+PageInterval PagesTouched(uint64_t offset, uint64_t length,
+                          uint64_t page_size) {
+  if (length == 0) return PageInterval{offset / page_size, 0};
+  const uint64_t first = offset / page_size;
+  const uint64_t end = (offset + length + page_size - 1) / page_size;
+  return PageInterval{first, end - first};
+}
+
 std::string FormatRange(uint64_t offset, uint64_t length) {
   if (length == ByteRange::kToEnd) return absl::StrCat("[", offset, ", end)");
   if (length > std::numeric_limits<uint64_t>::max() - offset) {

@@ -31,6 +31,14 @@ struct ByteRange {
 // bytes, or nullopt when it starts or ends past `size` or overflows.
 std::optional<ByteRange> ResolveWithin(ByteRange range, uint64_t size);
 
+// The pages of `page_size` bytes that bytes [offset, offset + length)
+// touch: the index of the first and how many (0 for an empty range).
+struct PageInterval {
+  uint64_t first = 0;
+  uint64_t count = 0;
+};
+PageInterval PagesTouched(uint64_t offset, uint64_t length, uint64_t page_size);
+
 // "[offset, offset + length)" in decimal; "[offset, +length)" when the end
 // overflows, "[offset, end)" for kToEnd.
 std::string FormatRange(uint64_t offset, uint64_t length);

@@ -16,6 +16,7 @@
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/fault_guard.h"
 #include "mmapio/internal/platform.h"
+#include "mmapio/internal/region_context.h"
 
 namespace mmapio {
 namespace {
@@ -30,25 +31,11 @@ absl::Cord EncodeFault(const FaultInfo& fault) {
                                  fault.si_code, "\n", fault.path));
 }
 
-OpContext ContextOf(const Region& region, absl::string_view operation,
-                    uint64_t offset, uint64_t length) {
-  const uint64_t file_offset = offset > ~uint64_t{0} - region.offset()
-                                   ? ~uint64_t{0}
-                                   : region.offset() + offset;
-  return OpContext{operation, region.path(), file_offset, length};
-}
-
 // The region bytes [offset, offset + length), or OutOfRange.
 absl::Status CheckRange(const Region& region, absl::string_view operation,
                         uint64_t offset, uint64_t length) {
-  if (ResolveWithin(ByteRange{offset, length}, region.size()).has_value()) {
-    return absl::OkStatus();
-  }
-  return MakeError(
-      absl::StatusCode::kOutOfRange,
-      ContextOf(region, operation, offset, length),
-      absl::StrCat("the range ", FormatRange(offset, length),
-                   " is outside the region of ", region.size(), " bytes"));
+  return internal::ResolveInRegion(region, operation, {offset, length})
+      .status();
 }
 
 // Why the page at `fault.address` could not be provided, as a Status with
@@ -57,7 +44,8 @@ absl::Status CheckRange(const Region& region, absl::string_view operation,
 absl::Status FaultStatus(const Region& region, absl::string_view operation,
                          uint64_t offset, uint64_t length,
                          const internal::FaultRecord& fault, bool write) {
-  const OpContext context = ContextOf(region, operation, offset, length);
+  const OpContext context =
+      internal::RegionContext(region, operation, offset, length);
   const uintptr_t data = reinterpret_cast<uintptr_t>(region.bytes().data());
   const FaultInfo info{region.offset() + (fault.address - data), fault.address,
                        fault.si_code, region.path()};

@@ -17,6 +17,7 @@
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/prefetch_backend.h"
+#include "mmapio/internal/region_context.h"
 
 namespace mmapio {
 namespace {
@@ -197,17 +198,11 @@ bool PrefetchEngine::AlreadyResident(const Region& region, std::byte* address,
 
 void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
                               Callback done) {
-  const std::optional<ByteRange> resolved = ResolveWithin(range, region.size());
-  if (!resolved.has_value()) {
+  absl::StatusOr<ByteRange> resolved =
+      internal::ResolveInRegion(region, "Prefetch", range);
+  if (!resolved.ok()) {
     counters_.AddError();
-    const uint64_t file_offset = range.offset > ~uint64_t{0} - region.offset()
-                                     ? ~uint64_t{0}
-                                     : region.offset() + range.offset;
-    done(internal::MakeError(absl::StatusCode::kOutOfRange,
-                             internal::OpContext{"Prefetch", region.path(),
-                                                 file_offset, range.length},
-                             absl::StrCat("the range is outside the region of ",
-                                          region.size(), " bytes")));
+    done(resolved.status());
     return;
   }
   if (resolved->length == 0) {

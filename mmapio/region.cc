@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/platform.h"
+#include "mmapio/internal/region_context.h"
 
 namespace mmapio {
 namespace {
@@ -162,22 +163,14 @@ OpContext Region::Context(absl::string_view operation) const {
 }
 
 OpContext Region::Context(absl::string_view operation, ByteRange range) const {
-  const uint64_t file_offset = range.offset > kMaxFileOffset - offset_
-                                   ? std::numeric_limits<uint64_t>::max()
-                                   : offset_ + range.offset;
-  return OpContext{operation, path_, file_offset, range.length};
+  return internal::RegionContext(*this, operation, range.offset, range.length);
 }
 
 absl::StatusOr<Region::Pages> Region::PagesOf(absl::string_view operation,
                                               ByteRange range) const {
-  const std::optional<ByteRange> resolved = ResolveWithin(range, size_);
-  if (!resolved.has_value()) {
-    return MakeError(
-        absl::StatusCode::kOutOfRange, Context(operation, range),
-        absl::StrCat("the range ", FormatRange(range.offset, range.length),
-                     " of the region is outside it: the region has ", size_,
-                     " bytes, file bytes ", FormatRange(offset_, size_)));
-  }
+  absl::StatusOr<ByteRange> resolved =
+      internal::ResolveInRegion(*this, operation, range);
+  if (!resolved.ok()) return resolved.status();
   if (resolved->length == 0) return Pages{nullptr, 0, offset_};
   const uint64_t delta = offset_ - map_offset();
   const uint64_t first = RoundDown(delta + resolved->offset, page_size());
@@ -360,4 +353,30 @@ absl::Status Region::Evict(ByteRange range) {
                                  context);
 }
 
+namespace internal {
+
+OpContext RegionContext(const Region& region, absl::string_view operation,
+                        uint64_t offset, uint64_t length) {
+  const uint64_t file_offset =
+      offset > std::numeric_limits<uint64_t>::max() - region.offset()
+          ? std::numeric_limits<uint64_t>::max()
+          : region.offset() + offset;
+  return OpContext{operation, region.path(), file_offset, length};
+}
+
+absl::StatusOr<ByteRange> ResolveInRegion(const Region& region,
+                                          absl::string_view operation,
+                                          ByteRange range) {
+  const std::optional<ByteRange> resolved = ResolveWithin(range, region.size());
+  if (resolved.has_value()) return *resolved;
+  return MakeError(
+      absl::StatusCode::kOutOfRange,
+      RegionContext(region, operation, range.offset, range.length),
+      absl::StrCat("the range ", FormatRange(range.offset, range.length),
+                   " of the region is outside it: the region has ",
+                   region.size(), " bytes, file bytes ",
+                   FormatRange(region.offset(), region.size())));
+}
+
+}  // namespace internal
 }  // namespace mmapio

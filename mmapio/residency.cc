@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/platform.h"
+#include "mmapio/internal/region_context.h"
 
 namespace mmapio {
 namespace {
@@ -39,31 +40,21 @@ struct PageSpan {
 
 absl::StatusOr<PageSpan> SpanOf(const Region& region, ByteRange range,
                                 absl::string_view operation) {
-  const std::optional<ByteRange> resolved = ResolveWithin(range, region.size());
-  if (!resolved.has_value()) {
-    const uint64_t file_offset = range.offset > ~0ull - region.offset()
-                                     ? ~0ull
-                                     : region.offset() + range.offset;
-    return internal::MakeError(
-        absl::StatusCode::kOutOfRange,
-        internal::OpContext{operation, region.path(), file_offset,
-                            range.length},
-        absl::StrCat("the range ", FormatRange(range.offset, range.length),
-                     " is outside the region of ", region.size(), " bytes"));
-  }
+  absl::StatusOr<ByteRange> resolved =
+      internal::ResolveInRegion(region, operation, range);
+  if (!resolved.ok()) return resolved.status();
   PageSpan span;
   span.range = *resolved;
   span.page_size = region.page_size();
   if (resolved->length == 0) return span;
   const uint64_t delta = region.offset() % span.page_size;
-  const uint64_t first_in_mapping = (delta + resolved->offset) / span.page_size;
-  const uint64_t end_in_mapping =
-      (delta + resolved->offset + resolved->length + span.page_size - 1) /
-      span.page_size;
+  const PageInterval pages =
+      PagesTouched(delta + resolved->offset, resolved->length, span.page_size);
+  const uint64_t first_in_mapping = pages.first;
   span.first_page_start =
       static_cast<int64_t>(first_in_mapping * span.page_size) -
       static_cast<int64_t>(delta);
-  span.count = end_in_mapping - first_in_mapping;
+  span.count = pages.count;
   span.address =
       region.bytes().data() - delta + first_in_mapping * span.page_size;
   span.file_offset =
@@ -86,9 +77,8 @@ struct Window {
 
 internal::OpContext ContextOf(const Region& region, const PageSpan& span,
                               absl::string_view operation) {
-  return internal::OpContext{operation, region.path(),
-                             region.offset() + span.range.offset,
-                             span.range.length};
+  return internal::RegionContext(region, operation, span.range.offset,
+                                 span.range.length);
 }
 
 // PermissionDenied where mincore would report every page resident.
@@ -272,11 +262,10 @@ absl::StatusOr<FileResidency> SummarizeFile(const std::string& path,
   result.range = {range.offset,
                   std::min(range.length, file->size - range.offset)};
   const uint64_t page = internal::PageSize();
-  const uint64_t first = result.range.offset / page;
-  const uint64_t end =
-      (result.range.offset + result.range.length + page - 1) / page;
+  const PageInterval pages =
+      PagesTouched(result.range.offset, result.range.length, page);
   absl::StatusOr<std::optional<ResidencySummary>> fast = SummaryFromCachestat(
-      file->fd.get(), first * page, end - first, page, context);
+      file->fd.get(), pages.first * page, pages.count, page, context);
   if (!fast.ok()) return fast.status();
   if (fast->has_value()) {
     result.summary = **fast;
@@ -347,12 +336,25 @@ absl::StatusOr<ResidencyMap> ResidencyMap::Capture(const Region& region,
   return map;
 }
 
-std::vector<PageRun> ResidencyMap::Runs() const {
+namespace {
+
+// The geometry of a captured map, without its memory: enough to turn page
+// indices back into region bytes.
+PageSpan SpanOfMap(ByteRange range, uint64_t page_size,
+                   int64_t first_page_start, uint64_t count) {
   PageSpan span;
-  span.range = range_;
-  span.page_size = page_size_;
-  span.first_page_start = first_page_start_;
-  span.count = page_count_;
+  span.range = range;
+  span.page_size = page_size;
+  span.first_page_start = first_page_start;
+  span.count = count;
+  return span;
+}
+
+}  // namespace
+
+std::vector<PageRun> ResidencyMap::Runs() const {
+  const PageSpan span =
+      SpanOfMap(range_, page_size_, first_page_start_, page_count_);
   std::vector<PageRun> runs;
   const auto collect = [&runs](const PageRun& run) { runs.push_back(run); };
   RunBuilder builder(span, collect);
@@ -365,11 +367,9 @@ uint64_t ResidencyMap::ResidentPrefix() const {
   uint64_t pages = 0;
   while (pages < page_count_ && IsResident(pages)) ++pages;
   if (pages == 0) return 0;
-  const int64_t end =
-      first_page_start_ + static_cast<int64_t>(pages * page_size_);
-  return std::min<uint64_t>(static_cast<uint64_t>(end),
-                            range_.offset + range_.length) -
-         range_.offset;
+  return SpanOfMap(range_, page_size_, first_page_start_, page_count_)
+      .Run(0, pages, true)
+      .length;
 }
 
 }  // namespace mmapio

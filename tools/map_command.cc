@@ -29,10 +29,10 @@ char BucketChar(uint64_t resident, uint64_t pages) {
 std::vector<ByteRange> Buckets(const Region& region, ByteRange range,
                                uint64_t count) {
   const uint64_t page = region.page_size();
-  const uint64_t first = (region.offset() + range.offset) / page;
-  const uint64_t end =
-      (region.offset() + range.offset + range.length + page - 1) / page;
-  const uint64_t pages = end - first;
+  const PageInterval touched =
+      PagesTouched(region.offset() + range.offset, range.length, page);
+  const uint64_t first = touched.first;
+  const uint64_t pages = touched.count;
   count = std::max<uint64_t>(1, std::min(count, pages));
   std::vector<ByteRange> buckets;
   for (uint64_t i = 0; i < count; ++i) {
@@ -55,23 +55,23 @@ absl::Status PrintRuns(const Region& region, ByteRange range,
   const bool want_resident = options.resident_runs;
   absl::Status status = ForEachRun(region, range, [&](const PageRun& run) {
     if (run.resident != want_resident) return;
-    const uint64_t first_page = (region.offset() + run.offset) / page;
-    const uint64_t end_page =
-        (region.offset() + run.offset + run.length + page - 1) / page;
+    const PageInterval pages =
+        PagesTouched(region.offset() + run.offset, run.length, page);
     ++listed_runs;
-    listed_pages += end_page - first_page;
+    listed_pages += pages.count;
     if (options.json) {
       absl::PrintF("%s\n", JsonLine()
                                .Add("path", region.path())
                                .Add("offset", run.offset)
                                .Add("length", run.length)
-                               .Add("pages", end_page - first_page)
+                               .Add("pages", pages.count)
                                .Add("resident", run.resident)
                                .Build());
     } else {
       absl::PrintF("  %s  [%d, %d)  pages %d-%d  %s\n",
                    run.resident ? "resident" : "missing ", run.offset,
-                   run.offset + run.length, first_page, end_page - 1,
+                   run.offset + run.length, pages.first,
+                   pages.first + pages.count - 1,
                    FormatBytes(run.length, options.exact_bytes));
     }
   });

@@ -52,12 +52,11 @@ absl::StatusOr<FileResidency> UnknownResidency(const std::string& path,
   if (!region.ok()) return region.status();
   absl::StatusOr<ByteRange> range = RangeIn(*region, options);
   if (!range.ok()) return range.status();
-  const uint64_t page = region->page_size();
   FileResidency file;
   file.file_size = region->size();
   file.range = *range;
   file.summary.pages =
-      (range->offset + range->length + page - 1) / page - range->offset / page;
+      PagesTouched(range->offset, range->length, region->page_size()).count;
   return file;
 }
 
