@@ -15,8 +15,9 @@ namespace mmapio::bench {
 // without its file measures nothing.
 std::string BenchFile(const std::string& name, size_t size);
 
-// A region over BenchFile(name, size), read in: every page resident. Lives
-// until the program exits.
+// A region over BenchFile(name, size), read in: every page resident. Made
+// on the first call for `name`, then the same region; lives until the
+// program exits.
 const Region& ResidentRegion(const std::string& name, size_t size);
 
 }  // namespace mmapio::bench

@@ -22,9 +22,7 @@ namespace {
 constexpr size_t kFileSize = 16 << 20;
 
 const Region& BenchRegion() {
-  static const Region& region =
-      bench::ResidentRegion("mmapio_engine_bench.dat", kFileSize);
-  return region;
+  return bench::ResidentRegion("mmapio_engine_bench.dat", kFileSize);
 }
 
 void BM_MincoreResident(benchmark::State& state) {

@@ -20,9 +20,7 @@ namespace {
 constexpr size_t kFileSize = 16 << 20;
 
 const Region& BenchRegion() {
-  static const Region& region =
-      bench::ResidentRegion("mmapio_guard_bench.dat", kFileSize);
-  return region;
+  return bench::ResidentRegion("mmapio_guard_bench.dat", kFileSize);
 }
 
 // Offsets spread over the file, the same sequence for both sides.

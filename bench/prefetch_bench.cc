@@ -101,8 +101,8 @@
 #include "absl/strings/string_view.h"
 #include "mmapio/prefetch.h"
 #include "mmapio/region.h"
-#include "tools/format.h"
 #include "mmapio/residency.h"
+#include "tools/format.h"
 
 namespace mmapio {
 namespace {

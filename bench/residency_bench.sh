@@ -47,20 +47,11 @@ die() { log "$*"; exit 1; }
 
 readonly kBigGiB=4
 readonly kSmallFiles=10000
-readonly kNeedFreeKiB=$((6 * 1024 * 1024))
-
-bench_root=${BENCH_DIR:-/var/tmp}
-[[ -d "${bench_root}" ]] || die "${bench_root} is not a directory"
-fs_type=$(stat -f -c %T "${bench_root}")
+# shellcheck source=bench/bench_dir.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_dir.sh"
+require_bench_dir 6
 # stat -f says "ext2/ext3" for ext4 too; the mount table knows better.
 mount_type=$(findmnt -n -o FSTYPE -T "${bench_root}" 2>/dev/null || true)
-case "${fs_type}" in
-  tmpfs | ramfs) die "${bench_root} is ${fs_type}; set BENCH_DIR to a disk filesystem" ;;
-esac
-free_kib=$(df -Pk "${bench_root}" | awk 'NR == 2 { print $4 }')
-if ((free_kib < kNeedFreeKiB)); then
-  die "${bench_root} has $((free_kib / 1024)) MiB free; the benchmark needs 6 GiB (set BENCH_DIR elsewhere)"
-fi
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 log "building"

@@ -63,18 +63,9 @@ command -v python3 >/dev/null ||
   die "python3 is needed to assemble bench/results.json and bench/RESULTS.md; install it (Debian: apt-get install python3)"
 command -v bazel >/dev/null || die "bazel is not installed (see tools/install_deps.sh)"
 
-readonly kNeedFreeKiB=$((10 * 1024 * 1024))
-bench_root=${BENCH_DIR:-/var/tmp}
-[[ -d "${bench_root}" ]] || die "${bench_root} is not a directory"
-bench_root=$(cd "${bench_root}" && pwd)
-fs_type=$(stat -f -c %T "${bench_root}")
-case "${fs_type}" in
-  tmpfs | ramfs) die "${bench_root} is ${fs_type}, where nothing is ever cold; set BENCH_DIR to a disk filesystem" ;;
-esac
-free_kib=$(df -Pk "${bench_root}" | awk 'NR == 2 { print $4 }')
-if ((free_kib < kNeedFreeKiB)); then
-  die "${bench_root} has $((free_kib / 1024)) MiB free; the benchmarks need 10 GiB (set BENCH_DIR elsewhere)"
-fi
+# shellcheck source=bench/bench_dir.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_dir.sh"
+require_bench_dir 10
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=${PWD}
