@@ -61,6 +61,17 @@ void PrefetchStream::Shrink() {
   counters_.SetWindow(window_);
 }
 
+void PrefetchStream::Waste(uint64_t bytes) {
+  counters_.AddWasted(bytes);
+  engine_.counters().AddWasted(bytes);
+  Shrink();
+}
+
+uint64_t PrefetchStream::CompletedUpTo() const {
+  std::lock_guard<std::mutex> lock(in_flight_->mutex);
+  return in_flight_->completed_up_to;
+}
+
 void PrefetchStream::Classify(ByteRange range) {
   if (!has_last_) {
     pattern_ = range.offset == 0 ? AccessPattern::kSequential
@@ -140,20 +151,12 @@ void PrefetchStream::Sample() {
   }
   // Waste: prefetched pages ahead of the consumer that are gone already.
   if (frontier_ > consumed_) {
-    const uint64_t completed = [this] {
-      std::lock_guard<std::mutex> lock(in_flight_->mutex);
-      return in_flight_->completed_up_to;
-    }();
-    const uint64_t ready_end = std::min(completed, frontier_);
+    const uint64_t ready_end = std::min(CompletedUpTo(), frontier_);
     if (ready_end > consumed_) {
       absl::StatusOr<ResidencySummary> ahead =
           SummarizeResidency(region_, {consumed_, ready_end - consumed_});
       if (ahead.ok() && ahead->resident_pages < ahead->pages) {
-        const uint64_t lost =
-            (ahead->pages - ahead->resident_pages) * region_.page_size();
-        counters_.AddWasted(lost);
-        engine_.counters().AddWasted(lost);
-        Shrink();
+        Waste((ahead->pages - ahead->resident_pages) * region_.page_size());
       }
     }
   }
@@ -173,10 +176,7 @@ void PrefetchStream::WillRead(ByteRange range) {
     // waste, and the window shrinks to what random access needs.
     if (frontier_ > consumed_ &&
         (resolved->offset < consumed_ || resolved->offset >= frontier_)) {
-      const uint64_t lost = frontier_ - consumed_;
-      counters_.AddWasted(lost);
-      engine_.counters().AddWasted(lost);
-      Shrink();
+      Waste(frontier_ - consumed_);
     }
     // Random access has no use for a window: it decays to the minimum, and
     // grows again only when a pattern returns.
@@ -223,10 +223,7 @@ void PrefetchStream::WillRead(ByteRange range) {
 
 CopyResult PrefetchStream::Read(uint64_t offset, absl::Span<std::byte> out) {
   const uint64_t frontier_before = frontier_;
-  const uint64_t completed = [this] {
-    std::lock_guard<std::mutex> lock(in_flight_->mutex);
-    return in_flight_->completed_up_to;
-  }();
+  const uint64_t completed = CompletedUpTo();
   WillRead({offset, out.size()});
   const uint64_t faults_before = ThreadMajorFaults();
   CopyResult result = GuardedCopy(region_, offset, out);

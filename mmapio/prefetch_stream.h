@@ -80,11 +80,17 @@ class PrefetchStream {
   PrefetchStats stats() const { return counters_.Snapshot(); }
 
  private:
-  // A prefetched span the consumer has not read yet.
+  // Requests [offset, offset + length), cut at the end of the region, within
+  // the stream's in-flight bound.
   void Issue(uint64_t offset, uint64_t length);
   void Classify(ByteRange range);
   void Grow();
   void Shrink();
+  // Prefetched bytes lost before they were read: counted, and the window
+  // halves.
+  void Waste(uint64_t bytes);
+  // The highest end of a completed request.
+  uint64_t CompletedUpTo() const;
   void Sample();
   void Consume(ByteRange range);
 
