@@ -78,9 +78,6 @@ absl::Status PopulateMemory(std::byte* address, size_t length,
 // The Status for `err` (an errno value) from MADV_POPULATE_READ, however it
 // was issued (madvise(2) or io_uring).
 absl::Status PopulateError(int err, const OpContext& context);
-// MADV_WILLNEED; returns once readahead is submitted.
-absl::Status WillNeed(std::byte* address, size_t length,
-                      const OpContext& context);
 // The readahead window of the device behind `fd`, or 0 when unknown.
 uint64_t ReadaheadBytes(int fd);
 absl::Status LockMemory(std::byte* address, size_t length, LockMode mode,

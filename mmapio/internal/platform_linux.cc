@@ -82,16 +82,18 @@ const char* PseudoFilesystemName(int64_t magic) {
   }
 }
 
+absl::Status NotRegularFile(mode_t mode, const OpContext& context) {
+  return MakeError(absl::StatusCode::kInvalidArgument, context,
+                   absl::StrCat("is ", FileTypeName(mode),
+                                ", not a regular file; only regular files "
+                                "can be mapped"));
+}
+
 // The file's size, or why it cannot back a region.
 absl::StatusOr<uint64_t> CheckMappable(int fd, const OpContext& context) {
   struct stat st;
   if (fstat(fd, &st) != 0) return ErrnoError(errno, context, "fstat");
-  if (!S_ISREG(st.st_mode)) {
-    return MakeError(absl::StatusCode::kInvalidArgument, context,
-                     absl::StrCat("is ", FileTypeName(st.st_mode),
-                                  ", not a regular file; only regular files "
-                                  "can be mapped"));
-  }
+  if (!S_ISREG(st.st_mode)) return NotRegularFile(st.st_mode, context);
   struct statfs fs;
   if (fstatfs(fd, &fs) != 0) return ErrnoError(errno, context, "fstatfs");
   if (const char* name = PseudoFilesystemName(fs.f_type)) {
@@ -111,10 +113,7 @@ absl::Status DescribeOpenFailure(int err, const std::string& path,
   struct stat st;
   if ((err == ENXIO || err == EISDIR) && lstat(path.c_str(), &st) == 0 &&
       !S_ISREG(st.st_mode)) {
-    return MakeError(absl::StatusCode::kInvalidArgument, context,
-                     absl::StrCat("is ", FileTypeName(st.st_mode),
-                                  ", not a regular file; only regular files "
-                                  "can be mapped"));
+    return NotRegularFile(st.st_mode, context);
   }
   return ErrnoError(err, context, "open");
 }
@@ -285,14 +284,6 @@ absl::Status PopulateError(int err, const OpContext& context) {
                      "(EFAULT: I/O error or hardware poison)");
   }
   return ErrnoError(err, context, "madvise(MADV_POPULATE_READ)");
-}
-
-absl::Status WillNeed(std::byte* address, size_t length,
-                      const OpContext& context) {
-  if (madvise(address, length, MADV_WILLNEED) != 0) {
-    return ErrnoError(errno, context, "madvise(MADV_WILLNEED)");
-  }
-  return absl::OkStatus();
 }
 
 uint64_t ReadaheadBytes(int fd) {

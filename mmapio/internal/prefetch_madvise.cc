@@ -17,8 +17,8 @@ class MadviseBackend : public PrefetchBackendImpl {
               std::function<void(absl::Status)> done) override {
     absl::Status first_error;
     for (const PrefetchChunk& chunk : chunks) {
-      absl::Status status = WillNeed(
-          chunk.address, chunk.length,
+      absl::Status status = AdviseMemory(
+          chunk.address, chunk.length, Advice::kWillNeed,
           OpContext{"Prefetch", path, chunk.file_offset, chunk.length});
       if (first_error.ok()) first_error = std::move(status);
     }

@@ -59,7 +59,8 @@ class WorkersBackend : public PrefetchBackendImpl {
     // its queue depth, not one chunk per worker.
     for (size_t i = 0; i < request->chunks().size(); ++i) {
       const PrefetchChunk& chunk = request->chunks()[i];
-      (void)WillNeed(chunk.address, chunk.length, request->ContextOf(i));
+      (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
+                         request->ContextOf(i));
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
