@@ -1,9 +1,8 @@
-// The io_uring backend: one ring owned by the engine. Each request starts
-// with MADV_WILLNEED for all its chunks (I/O in flight at the device's queue
-// depth), then MADV_POPULATE_READ per chunk goes to the ring: its
-// completion means "resident and mapped" and its failure is an error, not a
-// SIGBUS. A bounded pool of io-wq workers runs them; one thread reaps
-// completions.
+// The io_uring backend: one ring owned by the engine. Each request becomes
+// MADV_WILLNEED for all its chunks (I/O in flight at the device's queue
+// depth) followed by MADV_POPULATE_READ per chunk, whose completion means
+// "resident and mapped" and whose failure is an error, not a SIGBUS. A
+// bounded pool of io-wq workers runs them; one thread reaps completions.
 
 #include <errno.h>
 #include <liburing.h>
