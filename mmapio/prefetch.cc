@@ -146,19 +146,26 @@ uint64_t PrefetchEngine::ChunkBytes(const Region& region) {
   return std::max(page, bytes / page * page);
 }
 
-void PrefetchEngine::Acquire(const Region* region, uint64_t bytes) {
+bool PrefetchEngine::Acquire(const Region* region, uint64_t bytes,
+                             bool wait_for_room) {
   std::unique_lock<std::mutex> lock(mutex_);
   // A request larger than a whole budget goes alone.
-  room_.wait(lock, [&] {
-    const uint64_t mine = region_bytes_in_flight_[region];
+  const auto has_room = [&] {
+    const auto mine = region_bytes_in_flight_.find(region);
     return (bytes_in_flight_ == 0 ||
             bytes_in_flight_ + bytes <= options_.max_bytes_in_flight) &&
-           (mine == 0 ||
-            mine + bytes <= options_.max_bytes_in_flight_per_region);
-  });
+           (mine == region_bytes_in_flight_.end() ||
+            mine->second + bytes <= options_.max_bytes_in_flight_per_region);
+  };
+  if (wait_for_room) {
+    room_.wait(lock, has_room);
+  } else if (!has_room()) {
+    return false;
+  }
   bytes_in_flight_ += bytes;
   region_bytes_in_flight_[region] += bytes;
   ++requests_in_flight_;
+  return true;
 }
 
 void PrefetchEngine::Release(const Region* region, uint64_t bytes) {
@@ -168,86 +175,118 @@ void PrefetchEngine::Release(const Region* region, uint64_t bytes) {
     if ((region_bytes_in_flight_[region] -= bytes) == 0) {
       region_bytes_in_flight_.erase(region);
     }
+  }
+  room_.notify_all();
+}
+
+void PrefetchEngine::Retire() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
     --requests_in_flight_;
   }
   room_.notify_all();
 }
 
-bool PrefetchEngine::AlreadyResident(const Region& region, std::byte* address,
-                                     uint64_t file_offset, uint64_t bytes) {
+PrefetchEngine::Pages PrefetchEngine::PagesOf(const Region& region,
+                                              ByteRange range) {
+  // Whole pages of the mapping, never past the end of the region.
+  const uint64_t page = region.page_size();
+  const auto data = reinterpret_cast<uintptr_t>(region.bytes().data());
+  const uintptr_t first = (data + range.offset) / page * page;
+  const uintptr_t end =
+      (data + range.offset + range.length + page - 1) / page * page;
+  return Pages{reinterpret_cast<std::byte*>(first), end - first,
+               region.offset() + range.offset - (data + range.offset - first)};
+}
+
+bool PrefetchEngine::AlreadyResident(const Region& region, const Pages& pages) {
   // mincore says whether each page is cached and up to date (cachestat
   // would also count pages whose read is still in flight), provided the
   // kernel shows this caller the page cache at all: for a file the caller
   // cannot write, mincore claims every page. A copy-on-write region also
   // has private pages: it takes the ordinary path.
   const uint64_t page = region.page_size();
-  if (region.mode() == AccessMode::kCopyOnWrite || bytes > kMaxChunkBytes)
-    return false;
-  const internal::OpContext context{"Prefetch", region.path(), file_offset,
-                                    bytes};
-  unsigned char pages[kMaxChunkBytes / 4096];
-  if (bytes / page > sizeof(pages) ||
-      !internal::QueryResidency(address, bytes, pages, context).ok()) {
+  if (region.mode() == AccessMode::kCopyOnWrite ||
+      pages.bytes > kMaxChunkBytes) {
     return false;
   }
-  for (uint64_t i = 0; i < bytes / page; ++i) {
-    if ((pages[i] & 1) == 0) return false;
+  const internal::OpContext context{"Prefetch", region.path(),
+                                    pages.file_offset, pages.bytes};
+  unsigned char residency[kMaxChunkBytes / 4096];
+  if (pages.bytes / page > sizeof(residency) ||
+      !internal::QueryResidency(pages.first, pages.bytes, residency, context)
+           .ok()) {
+    return false;
+  }
+  for (uint64_t i = 0; i < pages.bytes / page; ++i) {
+    if ((residency[i] & 1) == 0) return false;
   }
   return region.PageCacheVisible();
 }
 
+bool PrefetchEngine::KnownResident(const Region& region, ByteRange range) {
+  const std::optional<ByteRange> resolved = ResolveWithin(range, region.size());
+  if (!resolved.has_value()) return false;
+  if (resolved->length == 0) return true;
+  return AlreadyResident(region, PagesOf(region, *resolved));
+}
+
 void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
                               Callback done) {
+  Start(region, range, done, /*wait_for_room=*/true);
+}
+
+bool PrefetchEngine::TryPrefetch(const Region& region, ByteRange range,
+                                 Callback& done) {
+  return Start(region, range, done, /*wait_for_room=*/false);
+}
+
+bool PrefetchEngine::Start(const Region& region, ByteRange range,
+                           Callback& done, bool wait_for_room) {
   absl::StatusOr<ByteRange> resolved =
       internal::ResolveInRegion(region, "Prefetch", range);
   if (!resolved.ok()) {
     counters_.AddError();
-    done(resolved.status());
-    return;
+    std::exchange(done, nullptr)(resolved.status());
+    return true;
   }
   if (resolved->length == 0) {
     counters_.AddRequest(0);
-    done(absl::OkStatus());
-    return;
+    std::exchange(done, nullptr)(absl::OkStatus());
+    return true;
   }
-  // Whole pages of the mapping, never past the end of the region.
-  const uint64_t page = region.page_size();
-  const auto data = reinterpret_cast<uintptr_t>(region.bytes().data());
-  const uintptr_t first = (data + resolved->offset) / page * page;
-  const uintptr_t end =
-      (data + resolved->offset + resolved->length + page - 1) / page * page;
-  // The file offset of the page at `first`.
-  const uint64_t file_base =
-      region.offset() + resolved->offset - (data + resolved->offset - first);
-  const uint64_t bytes = end - first;
-  counters_.AddRequest(bytes);
-  if (AlreadyResident(region, reinterpret_cast<std::byte*>(first), file_base,
-                      bytes)) {
-    counters_.AddCompleted(bytes);
-    done(absl::OkStatus());
-    return;
+  const Pages pages = PagesOf(region, *resolved);
+  if (AlreadyResident(region, pages)) {
+    counters_.AddRequest(pages.bytes);
+    counters_.AddCompleted(pages.bytes);
+    std::exchange(done, nullptr)(absl::OkStatus());
+    return true;
   }
+  if (!Acquire(&region, pages.bytes, wait_for_room)) return false;
+  counters_.AddRequest(pages.bytes);
   const uint64_t chunk_bytes = ChunkBytes(region);
   std::vector<internal::PrefetchChunk> chunks;
-  for (uintptr_t at = first; at < end; at += chunk_bytes) {
+  for (uint64_t at = 0; at < pages.bytes; at += chunk_bytes) {
     chunks.push_back(
-        {reinterpret_cast<std::byte*>(at),
-         static_cast<size_t>(std::min<uintptr_t>(chunk_bytes, end - at)),
-         file_base + (at - first)});
+        {pages.first + at,
+         static_cast<size_t>(std::min(chunk_bytes, pages.bytes - at)),
+         pages.file_offset + at});
   }
-  Acquire(&region, bytes);
   impl_->Submit(std::move(chunks), region.path(),
-                [this, bytes, region = &region,
-                 done = std::move(done)](absl::Status status) {
+                [this, bytes = pages.bytes, region = &region,
+                 done = std::exchange(done, nullptr)](absl::Status status) {
                   if (status.ok()) {
                     counters_.AddCompleted(bytes);
                   } else {
                     counters_.AddError();
                   }
+                  // Before `done`, which may want the room for a request.
+                  Release(region, bytes);
                   done(std::move(status));
                   // Last: the destructor may proceed once this returns.
-                  Release(region, bytes);
+                  Retire();
                 });
+  return true;
 }
 
 absl::Status PrefetchEngine::PrefetchAndWait(const Region& region,

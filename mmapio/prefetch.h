@@ -110,6 +110,17 @@ class PrefetchEngine {
   // max_bytes_in_flight are already in flight.
   void Prefetch(const Region& region, ByteRange range, Callback done);
 
+  // Prefetch, except that it never waits for room: when the in-flight
+  // bounds are full it returns false and leaves `done` as it was. Returns
+  // true when `done` was taken (and may have run already).
+  bool TryPrefetch(const Region& region, ByteRange range, Callback& done);
+
+  // Whether every page of region bytes `range` is in the page cache, by one
+  // mincore call, without reading anything. False when it cannot tell: more
+  // than 2 MiB, a copy-on-write region, a page cache the kernel hides from
+  // this caller, or a range outside the region.
+  bool KnownResident(const Region& region, ByteRange range);
+
   // Prefetch and wait.
   absl::Status PrefetchAndWait(const Region& region, ByteRange range);
 
@@ -122,12 +133,27 @@ class PrefetchEngine {
                  std::string fallback_reason,
                  std::unique_ptr<internal::PrefetchBackendImpl> impl);
 
+  // The whole pages of the mapping that region bytes `range` touch.
+  struct Pages {
+    std::byte* first;
+    uint64_t bytes;
+    uint64_t file_offset;  // Of `first`.
+  };
+  static Pages PagesOf(const Region& region, ByteRange range);
+
+  // Prefetch and TryPrefetch; `wait_for_room` says which.
+  bool Start(const Region& region, ByteRange range, Callback& done,
+             bool wait_for_room);
   uint64_t ChunkBytes(const Region& region);
   // Whether a request can complete at once: its pages are all cached.
-  bool AlreadyResident(const Region& region, std::byte* address,
-                       uint64_t file_offset, uint64_t bytes);
-  void Acquire(const Region* region, uint64_t bytes);
+  bool AlreadyResident(const Region& region, const Pages& pages);
+  // Takes room for `bytes` in flight; false if there is none and
+  // `wait_for_room` is false.
+  bool Acquire(const Region* region, uint64_t bytes, bool wait_for_room);
+  // Gives back the room Acquire took.
   void Release(const Region* region, uint64_t bytes);
+  // Counts a request as finished, for the destructor.
+  void Retire();
 
   const PrefetchOptions options_;
   const PrefetchBackend backend_;

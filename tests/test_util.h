@@ -87,6 +87,10 @@ class ScopedEioFilesystem {
 
   const std::string& path() const { return path_; }
   const std::string& skip_reason() const { return skip_reason_; }
+  // The server process. While it is stopped (SIGSTOP), reads of path() that
+  // miss the page cache wait; it must be continued before this is
+  // destroyed.
+  int server_pid() const { return server_pid_; }
 
  private:
   std::string mount_point_;

@@ -57,7 +57,8 @@ class PrefetchRequest {
 
  private:
   const std::vector<PrefetchChunk> chunks_;
-  const absl::string_view path_;
+  // A copy: a cancelled request may outlive its Region.
+  const std::string path_;
   std::function<void(absl::Status)> done_;
   std::atomic<size_t> remaining_;
   std::mutex mutex_;

@@ -1,0 +1,544 @@
+#include "mmapio/async_engine.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "mmapio/internal/errors.h"
+#include "mmapio/internal/platform.h"
+#include "mmapio/internal/region_context.h"
+
+namespace mmapio {
+namespace internal {
+
+// One request between its start and the run of its callback. Its state is
+// guarded by the engine's mutex; the callback is touched only by the thread
+// that delivers it.
+class AsyncRequest {
+ public:
+  // A request without `done` is a blocking wait.
+  AsyncRequest(const Region& region, ByteRange range,
+               AsyncEngine::Callback done, const RequestOptions& options)
+      : blocking(done == nullptr),
+        region_(region),
+        range_(*ResolveWithin(range, region.size())),
+        deadline_(options.deadline),
+        cancel_(options.cancel),
+        done_(std::move(done)) {}
+
+  const Region& region() const { return region_; }
+  ByteRange range() const { return range_; }
+  absl::Time deadline() const { return deadline_; }
+
+  OpContext Context() const {
+    return RegionContext(region_, "EnsureResident", range_.offset,
+                         range_.length);
+  }
+  absl::Status Cancelled(absl::string_view why) const {
+    return MakeError(absl::StatusCode::kCancelled, Context(), why);
+  }
+  absl::Status DeadlineExceeded() const {
+    return MakeError(absl::StatusCode::kDeadlineExceeded, Context(),
+                     "the deadline passed before the range was resident");
+  }
+
+  // Stopping the token from now on completes the request.
+  void ListenForCancel(AsyncEngine::Shared& shared);
+
+  // Runs the callback with the outcome, on the delivering thread.
+  void Deliver() {
+    // Waits for a cancel that is running on another thread right now.
+    on_cancel_.reset();
+    AsyncEngine::Callback done = std::move(done_);
+    done(Outcome());
+  }
+
+  // A blocking wait's outcome, once finished.
+  absl::StatusOr<ResidentView> TakeOutcome() {
+    on_cancel_.reset();
+    return Outcome();
+  }
+
+  // A thread waits on `finished_cv` instead of a callback.
+  const bool blocking;
+  std::condition_variable finished_cv;
+  // Guarded by the engine's mutex.
+  bool finished = false;
+  absl::Status status;
+  // Whether the engine has taken it into its pending set.
+  bool registered = false;
+
+ private:
+  struct Canceller {
+    AsyncEngine::Shared* shared;
+    AsyncRequest* request;
+    void operator()() const noexcept;
+  };
+
+  absl::StatusOr<ResidentView> Outcome() const {
+    if (status.ok()) return ResidentView(region_, range_);
+    if (status.code() != absl::StatusCode::kDataLoss) return status;
+    // MADV_POPULATE_READ fails alike for a page the device cannot read and
+    // for a page past the end of a file truncated under the region.
+    absl::StatusOr<uint64_t> size = FileSize(region_.fd(), Context());
+    const uint64_t end = region_.offset() + range_.offset + range_.length;
+    if (size.ok() && *size < end) {
+      return MakeError(absl::StatusCode::kOutOfRange, Context(),
+                       absl::StrCat("the file was truncated to ", *size,
+                                    " bytes, below the range"));
+    }
+    return status;
+  }
+
+  const Region& region_;
+  const ByteRange range_;
+  const absl::Time deadline_;
+  const std::stop_token cancel_;
+  AsyncEngine::Callback done_;
+  std::optional<std::stop_callback<Canceller>> on_cancel_;
+};
+
+}  // namespace internal
+
+using internal::AsyncRequest;
+
+struct AsyncEngine::Shared {
+  Shared(int event_fd, int timer_fd) : event_fd(event_fd), timer_fd(timer_fd) {}
+
+  // Completes `request` with `status` unless it has completed already.
+  void Finish(AsyncRequest* request, absl::Status status);
+  // Makes fd() readable at `when` (under `mutex`).
+  void ArmTimer(absl::Time when);
+  void Signal() { (void)eventfd_write(event_fd, 1); }
+
+  const int event_fd;
+  const int timer_fd;
+
+  std::mutex mutex;
+  // Finished requests waiting for Poll().
+  std::vector<std::shared_ptr<AsyncRequest>> ready;
+  // Whether event_fd has been written since Poll() last took `ready`.
+  bool signalled = false;
+  bool shutting_down = false;
+  // Started and not finished, except blocking waits.
+  std::unordered_map<AsyncRequest*, std::shared_ptr<AsyncRequest>> pending;
+  std::multimap<absl::Time, AsyncRequest*> deadlines;
+  absl::Time timer_at = absl::InfiniteFuture();
+
+  // Requests waiting for room in the prefetch engine's in-flight bounds,
+  // oldest first, so that no requesting thread ever waits for room.
+  std::mutex waiting_mutex;
+  std::deque<std::shared_ptr<AsyncRequest>> waiting_for_room;
+  // Whether a thread is in SubmitWaiting(), and whether it should look
+  // again before it leaves because room was made meanwhile.
+  bool submitting = false;
+  bool submit_again = false;
+  bool stop_submitting = false;
+  std::condition_variable submitter_left;
+};
+
+namespace internal {
+
+void AsyncRequest::ListenForCancel(AsyncEngine::Shared& shared) {
+  if (cancel_.stop_possible())
+    on_cancel_.emplace(cancel_, Canceller{&shared, this});
+}
+
+void AsyncRequest::Canceller::operator()() const noexcept {
+  shared->Finish(request, request->Cancelled("cancelled"));
+}
+
+}  // namespace internal
+
+void AsyncEngine::Shared::Finish(AsyncRequest* request, absl::Status status) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (request->finished) return;
+    request->finished = true;
+    request->status = std::move(status);
+    if (request->blocking) {
+      // Under the lock: the waiter may return and free the request as soon
+      // as it sees `finished`.
+      request->finished_cv.notify_all();
+      return;
+    }
+    // Not registered yet: Start() will see `finished` and queue it.
+    if (!request->registered) return;
+    auto node = pending.extract(request);
+    if (request->deadline() != absl::InfiniteFuture()) {
+      auto [first, last] = deadlines.equal_range(request->deadline());
+      for (auto it = first; it != last; ++it) {
+        if (it->second == request) {
+          deadlines.erase(it);
+          break;
+        }
+      }
+    }
+    ready.push_back(std::move(node.mapped()));
+    wake = !std::exchange(signalled, true);
+  }
+  if (wake) Signal();
+}
+
+void AsyncEngine::Shared::ArmTimer(absl::Time when) {
+  timer_at = when;
+  itimerspec spec{};
+  if (when != absl::InfiniteFuture()) {
+    spec.it_value = absl::ToTimespec(when);
+    // Zero would disarm the timer.
+    if (spec.it_value.tv_sec <= 0 && spec.it_value.tv_nsec == 0) {
+      spec.it_value.tv_nsec = 1;
+    }
+  }
+  (void)timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<AsyncEngine>> AsyncEngine::Create(
+    PrefetchOptions options) {
+  absl::StatusOr<std::unique_ptr<PrefetchEngine>> prefetch =
+      PrefetchEngine::Create(options);
+  if (!prefetch.ok()) return prefetch.status();
+  if ((*prefetch)->backend() == PrefetchBackend::kMadvise) {
+    const std::string why =
+        "the madvise prefetch backend cannot tell when a range is resident";
+    if (options.backend == PrefetchBackend::kMadvise) {
+      return absl::InvalidArgumentError(absl::StrCat("AsyncEngine: ", why));
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "AsyncEngine: ", why,
+        ", and no other backend works here: ", (*prefetch)->fallback_reason()));
+  }
+  internal::UniqueFd event_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  internal::UniqueFd timer_fd(
+      timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+  internal::UniqueFd poll_fd(epoll_create1(EPOLL_CLOEXEC));
+  for (const int fd : {event_fd.get(), timer_fd.get()}) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    if (fd < 0 || poll_fd.get() < 0 ||
+        epoll_ctl(poll_fd.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "AsyncEngine: cannot make its pollable descriptor (eventfd, "
+          "timerfd, epoll): ",
+          strerror(errno)));
+    }
+  }
+  auto shared =
+      std::make_unique<Shared>(event_fd.Release(), timer_fd.Release());
+  return std::unique_ptr<AsyncEngine>(new AsyncEngine(
+      *std::move(prefetch), poll_fd.Release(), std::move(shared)));
+}
+
+AsyncEngine::AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch, int poll_fd,
+                         std::unique_ptr<Shared> shared)
+    : prefetch_(std::move(prefetch)),
+      poll_fd_(poll_fd),
+      shared_(std::move(shared)) {}
+
+AsyncEngine::~AsyncEngine() {
+  std::vector<std::shared_ptr<AsyncRequest>> pending;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    shared_->shutting_down = true;
+    for (const auto& [request, owned] : shared_->pending) {
+      pending.push_back(owned);
+    }
+  }
+  for (const std::shared_ptr<AsyncRequest>& request : pending) {
+    shared_->Finish(request.get(),
+                    request->Cancelled("the AsyncEngine is being destroyed"));
+  }
+  {
+    std::unique_lock<std::mutex> lock(shared_->waiting_mutex);
+    shared_->stop_submitting = true;
+    shared_->waiting_for_room.clear();
+    shared_->submitter_left.wait(lock, [&] { return !shared_->submitting; });
+  }
+  // Waits for the reads in flight; their completions find their requests
+  // finished.
+  prefetch_.reset();
+  // Callbacks may make requests, which complete with Cancelled at once.
+  while (Poll() > 0) {
+  }
+  close(poll_fd_);
+  close(shared_->event_fd);
+  close(shared_->timer_fd);
+}
+
+size_t AsyncEngine::Poll() {
+  uint64_t count;
+  (void)eventfd_read(shared_->event_fd, &count);
+  std::vector<std::shared_ptr<AsyncRequest>> expired;
+  std::vector<std::shared_ptr<AsyncRequest>> ready;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    if (!shared_->deadlines.empty() &&
+        shared_->deadlines.begin()->first <= absl::Now()) {
+      const absl::Time now = absl::Now();
+      auto it = shared_->deadlines.begin();
+      for (; it != shared_->deadlines.end() && it->first <= now; ++it) {
+        expired.push_back(shared_->pending.at(it->second));
+      }
+      uint64_t ticks;
+      (void)read(shared_->timer_fd, &ticks, sizeof(ticks));
+      shared_->ArmTimer(it == shared_->deadlines.end() ? absl::InfiniteFuture()
+                                                       : it->first);
+    }
+  }
+  for (const std::shared_ptr<AsyncRequest>& request : expired) {
+    shared_->Finish(request.get(), request->DeadlineExceeded());
+  }
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    ready.swap(shared_->ready);
+    shared_->signalled = false;
+  }
+  for (const std::shared_ptr<AsyncRequest>& request : ready) {
+    request->Deliver();
+  }
+  return ready.size();
+}
+
+std::optional<absl::StatusOr<ResidentView>> AsyncEngine::TryNow(
+    const Region& region, ByteRange range, const RequestOptions& options) {
+  absl::StatusOr<ByteRange> resolved =
+      internal::ResolveInRegion(region, "EnsureResident", range);
+  if (!resolved.ok()) return resolved.status();
+  const internal::OpContext context = internal::RegionContext(
+      region, "EnsureResident", resolved->offset, resolved->length);
+  if (options.cancel.stop_requested()) {
+    return internal::MakeError(absl::StatusCode::kCancelled, context,
+                               "cancelled");
+  }
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    if (shared_->shutting_down) {
+      return internal::MakeError(absl::StatusCode::kCancelled, context,
+                                 "the AsyncEngine is being destroyed");
+    }
+  }
+  if (prefetch_->KnownResident(region, *resolved)) {
+    return ResidentView(region, *resolved);
+  }
+  if (options.deadline <= absl::Now()) {
+    return internal::MakeError(
+        absl::StatusCode::kDeadlineExceeded, context,
+        "the deadline passed before the range was resident");
+  }
+  return std::nullopt;
+}
+
+void AsyncEngine::Start(std::shared_ptr<AsyncRequest> request) {
+  request->ListenForCancel(*shared_);
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    if (shared_->shutting_down && !request->finished) {
+      request->finished = true;
+      request->status =
+          request->Cancelled("the AsyncEngine is being destroyed");
+    }
+    if (request->finished) {
+      // Cancelled while it was being started.
+      shared_->ready.push_back(std::move(request));
+      if (!std::exchange(shared_->signalled, true)) shared_->Signal();
+      return;
+    }
+    request->registered = true;
+    shared_->pending.emplace(request.get(), request);
+    if (request->deadline() != absl::InfiniteFuture()) {
+      shared_->deadlines.emplace(request->deadline(), request.get());
+      if (request->deadline() < shared_->timer_at) {
+        shared_->ArmTimer(request->deadline());
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
+    shared_->waiting_for_room.push_back(std::move(request));
+  }
+  SubmitWaiting();
+}
+
+void AsyncEngine::StartBlocking(const std::shared_ptr<AsyncRequest>& request) {
+  request->ListenForCancel(*shared_);
+  {
+    std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
+    shared_->waiting_for_room.push_back(request);
+  }
+  SubmitWaiting();
+}
+
+void AsyncEngine::SubmitWaiting() {
+  // One thread submits at a time, so that requests go in the order they
+  // came; a thread that finds another submitting leaves the work to it.
+  {
+    std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
+    if (shared_->submitting) {
+      shared_->submit_again = true;
+      return;
+    }
+    shared_->submitting = true;
+  }
+  while (true) {
+    std::shared_ptr<AsyncRequest> request;
+    {
+      std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
+      shared_->submit_again = false;
+      if (shared_->waiting_for_room.empty() || shared_->stop_submitting) {
+        shared_->submitting = false;
+        // Under the lock: the destructor may free it once it wakes.
+        shared_->submitter_left.notify_all();
+        return;
+      }
+      request = shared_->waiting_for_room.front();
+    }
+    bool finished;
+    {
+      std::lock_guard<std::mutex> lock(shared_->mutex);
+      finished = request->finished;
+    }
+    // A request finished while it waited (cancelled, past its deadline)
+    // reads nothing.
+    if (!finished) {
+      PrefetchEngine::Callback read = [this, request](absl::Status status) {
+        shared_->Finish(request.get(), std::move(status));
+        // Its room is free once this returns: let a waiting request take it.
+        SubmitWaiting();
+      };
+      if (!prefetch_->TryPrefetch(request->region(), request->range(), read)) {
+        std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
+        if (shared_->submit_again) continue;
+        shared_->submitting = false;
+        shared_->submitter_left.notify_all();
+        return;
+      }
+    }
+    std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
+    if (!shared_->waiting_for_room.empty() &&
+        shared_->waiting_for_room.front() == request) {
+      shared_->waiting_for_room.pop_front();
+    }
+  }
+}
+
+void AsyncEngine::EnsureResident(const Region& region, ByteRange range,
+                                 Callback done, RequestOptions options) {
+  if (std::optional<absl::StatusOr<ResidentView>> now =
+          TryNow(region, range, options)) {
+    done(*std::move(now));
+    return;
+  }
+  Start(
+      std::make_shared<AsyncRequest>(region, range, std::move(done), options));
+}
+
+namespace {
+
+// Counts a batch's ranges down and keeps its first error by index.
+class Batch {
+ public:
+  Batch(size_t ranges, AsyncEngine::RangeCallback each,
+        AsyncEngine::BatchCallback done)
+      : each_(std::move(each)), done_(std::move(done)), remaining_(ranges) {}
+
+  void RangeDone(size_t index, absl::StatusOr<ResidentView> view) {
+    absl::Status status = view.status();
+    each_(index, std::move(view));
+    bool last;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!status.ok() && index < first_error_index_) {
+        first_error_index_ = index;
+        first_error_ = std::move(status);
+      }
+      last = --remaining_ == 0;
+    }
+    if (last) done_(std::move(first_error_));
+  }
+
+ private:
+  AsyncEngine::RangeCallback each_;
+  AsyncEngine::BatchCallback done_;
+  std::mutex mutex_;
+  size_t remaining_;
+  size_t first_error_index_ = SIZE_MAX;
+  absl::Status first_error_;
+};
+
+}  // namespace
+
+void AsyncEngine::EnsureResidentBatch(const Region& region,
+                                      absl::Span<const ByteRange> ranges,
+                                      RangeCallback each, BatchCallback done,
+                                      RequestOptions options) {
+  if (ranges.empty()) {
+    done(absl::OkStatus());
+    return;
+  }
+  auto batch =
+      std::make_shared<Batch>(ranges.size(), std::move(each), std::move(done));
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    EnsureResident(
+        region, ranges[i],
+        [batch, i](absl::StatusOr<ResidentView> view) {
+          batch->RangeDone(i, std::move(view));
+        },
+        options);
+  }
+}
+
+AsyncEngine::Awaitable AsyncEngine::Resident(const Region& region,
+                                             ByteRange range,
+                                             RequestOptions options) {
+  return Awaitable(*this, region, range, std::move(options));
+}
+
+void AsyncEngine::Awaitable::await_suspend(std::coroutine_handle<> coroutine) {
+  engine_->Start(std::make_shared<AsyncRequest>(
+      *region_, range_,
+      [this, coroutine](absl::StatusOr<ResidentView> view) {
+        result_ = std::move(view);
+        coroutine.resume();
+      },
+      options_));
+}
+
+absl::StatusOr<ResidentView> AsyncEngine::WaitResident(const Region& region,
+                                                       ByteRange range,
+                                                       RequestOptions options) {
+  if (std::optional<absl::StatusOr<ResidentView>> now =
+          TryNow(region, range, options)) {
+    return *std::move(now);
+  }
+  auto request =
+      std::make_shared<AsyncRequest>(region, range, nullptr, options);
+  StartBlocking(request);
+  {
+    std::unique_lock<std::mutex> lock(shared_->mutex);
+    const auto finished = [&] { return request->finished; };
+    if (options.deadline == absl::InfiniteFuture()) {
+      request->finished_cv.wait(lock, finished);
+    } else if (!request->finished_cv.wait_until(
+                   lock, absl::ToChronoTime(options.deadline), finished)) {
+      request->finished = true;
+      request->status = request->DeadlineExceeded();
+    }
+  }
+  return request->TakeOutcome();
+}
+
+}  // namespace mmapio

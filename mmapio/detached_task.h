@@ -1,0 +1,35 @@
+// DetachedTask: the smallest coroutine type there is, for code that starts
+// coroutines and lets them run to completion on their own (examples, tests,
+// benchmarks). The coroutine starts at once, runs until its first
+// suspension, and frees its frame when it returns; nobody awaits it.
+//
+//   mmapio::DetachedTask Lookup(mmapio::AsyncEngine& engine, ...) {
+//     absl::StatusOr<mmapio::ResidentView> view =
+//         co_await engine.Resident(region, range);
+//     ...
+//   }
+//
+// An exception escaping the coroutine terminates the program. Any other task
+// type works with mmapio's awaitables as well.
+
+#ifndef MMAPIO_DETACHED_TASK_H_
+#define MMAPIO_DETACHED_TASK_H_
+
+#include <coroutine>
+#include <exception>
+
+namespace mmapio {
+
+struct DetachedTask {
+  struct promise_type {
+    DetachedTask get_return_object() { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() {}
+    void unhandled_exception() { std::terminate(); }
+  };
+};
+
+}  // namespace mmapio
+
+#endif  // MMAPIO_DETACHED_TASK_H_

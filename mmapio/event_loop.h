@@ -1,0 +1,132 @@
+// EventLoop: a minimal single-threaded event loop, for programs that have
+// none of their own: readiness of descriptors (epoll), timers, tasks posted
+// from other threads, and coroutine helpers to sleep and yield.
+//
+//   absl::StatusOr<std::unique_ptr<mmapio::EventLoop>> loop =
+//       mmapio::EventLoop::Create();
+//   (*loop)->Attach(*engine);          // Polls an AsyncEngine when ready.
+//   Serve(**loop, *engine);            // Starts coroutines.
+//   absl::Status status = (*loop)->Run();  // Until Stop().
+//
+// Everything runs on the thread inside Run(): handlers, timers, posted tasks
+// and the coroutines they resume. Timers have the resolution of
+// epoll_pwait2 (nanoseconds); a handler that blocks delays them all, which
+// is what AsyncEngine exists to prevent.
+//
+// Thread safety: Post() and Stop() may be called from any thread. The other
+// methods must be called on the loop's thread (inside a handler), or before
+// Run() starts or after it returns.
+
+#ifndef MMAPIO_EVENT_LOOP_H_
+#define MMAPIO_EVENT_LOOP_H_
+
+#include <coroutine>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "mmapio/async_engine.h"
+
+namespace mmapio {
+
+class EventLoop {
+ public:
+  using Task = absl::AnyInvocable<void()>;
+
+  // Unavailable when epoll or eventfd cannot be created.
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
+
+  // Tasks and timers that never ran are destroyed without running.
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Runs handlers until Stop(). Internal on an epoll failure.
+  absl::Status Run();
+  // Makes Run() return once the tasks and handlers that are due now have
+  // run.
+  void Stop();
+
+  // Runs `task` on the loop's thread, soon, in the order posted.
+  void Post(Task task);
+  // Runs `task` at `when` or as soon after as the loop can.
+  void RunAt(absl::Time when, Task task);
+
+  // Calls `on_readable` whenever `fd` is readable, until Unwatch(fd). The
+  // caller keeps owning `fd`. InvalidArgument if `fd` is watched already or
+  // cannot be (see epoll_ctl).
+  absl::Status Watch(int fd, Task on_readable);
+  absl::Status Unwatch(int fd);
+  // Watch(engine.fd()) with engine.Poll() as the handler.
+  absl::Status Attach(AsyncEngine& engine);
+
+  // co_await loop.Sleep(d) or loop.SleepUntil(t): resumes the coroutine on
+  // the loop's thread once the time has come.
+  class SleepAwaitable;
+  SleepAwaitable SleepUntil(absl::Time when);
+  SleepAwaitable Sleep(absl::Duration duration);
+  // co_await loop.Yield(): resumes after the tasks already posted.
+  class YieldAwaitable;
+  YieldAwaitable Yield();
+
+ private:
+  EventLoop(int epoll_fd, int wake_fd);
+  void Wake();
+  // Runs the posted tasks and the timers that are due.
+  void RunReady();
+  // How long epoll may sleep, for epoll_pwait2; nullptr means forever.
+  const struct timespec* Timeout(struct timespec& storage) const;
+
+  const int epoll_fd_;
+  const int wake_fd_;
+  std::multimap<absl::Time, Task> timers_;
+  std::unordered_map<int, std::unique_ptr<Task>> watched_;
+  // Handlers unwatched in this round, destroyed after it.
+  std::vector<std::unique_ptr<Task>> unwatched_;
+
+  mutable std::mutex mutex_;  // Guards the members below.
+  std::vector<Task> posted_;
+  bool stop_requested_ = false;
+  bool woken_ = false;
+};
+
+class EventLoop::SleepAwaitable {
+ public:
+  bool await_ready() const { return when_ <= absl::Now(); }
+  void await_suspend(std::coroutine_handle<> coroutine) {
+    loop_->RunAt(when_, [coroutine] { coroutine.resume(); });
+  }
+  void await_resume() const {}
+
+ private:
+  friend class EventLoop;
+  SleepAwaitable(EventLoop& loop, absl::Time when)
+      : loop_(&loop), when_(when) {}
+  EventLoop* loop_;
+  absl::Time when_;
+};
+
+class EventLoop::YieldAwaitable {
+ public:
+  bool await_ready() const { return false; }
+  void await_suspend(std::coroutine_handle<> coroutine) {
+    loop_->Post([coroutine] { coroutine.resume(); });
+  }
+  void await_resume() const {}
+
+ private:
+  friend class EventLoop;
+  explicit YieldAwaitable(EventLoop& loop) : loop_(&loop) {}
+  EventLoop* loop_;
+};
+
+}  // namespace mmapio
+
+#endif  // MMAPIO_EVENT_LOOP_H_

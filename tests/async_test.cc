@@ -1,0 +1,608 @@
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <random>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mmapio/async_engine.h"
+#include "mmapio/detached_task.h"
+#include "mmapio/event_loop.h"
+#include "mmapio/region.h"
+#include "tests/test_util.h"
+
+namespace mmapio {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t kPage = 4096;
+
+std::unique_ptr<AsyncEngine> MakeEngine(PrefetchBackend backend,
+                                        PrefetchOptions options = {}) {
+  options.backend = backend;
+  absl::StatusOr<std::unique_ptr<AsyncEngine>> engine =
+      AsyncEngine::Create(options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+// Polls `engine` on this thread, waiting on its descriptor, until `done`.
+// The bound only turns a hang into a failure; no result depends on time.
+void PollUntil(AsyncEngine& engine, const std::function<bool()>& done) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (!done()) {
+    ASSERT_LT(absl::Now(), give_up) << "no completion";
+    pollfd descriptor{.fd = engine.fd(), .events = POLLIN, .revents = 0};
+    poll(&descriptor, 1, 100);
+    engine.Poll();
+  }
+}
+
+int64_t MajorFaultsOfThisThread() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  return usage.ru_majflt;
+}
+
+// Stops a FUSE server while it lives, so that reads of its file wait.
+class StoppedServer {
+ public:
+  explicit StoppedServer(int pid) : pid_(pid) { kill(pid_, SIGSTOP); }
+  ~StoppedServer() { kill(pid_, SIGCONT); }
+
+ private:
+  int pid_;
+};
+
+class AsyncTest : public ::testing::TestWithParam<PrefetchBackend> {
+ protected:
+  // A cold pattern file of `pages` pages.
+  std::string ColdFile(uint64_t pages, const std::string& name = "data") {
+    const std::string path = absl::StrCat(dir_, "/", name);
+    testing::WritePatternFile(path, pages * kPage);
+    (void)testing::MakeResident(path, {});
+    return path;
+  }
+
+  std::unique_ptr<AsyncEngine> Engine(PrefetchOptions options = {}) {
+    return MakeEngine(GetParam(), options);
+  }
+
+  const std::string dir_ = testing::MakeTempDir();
+};
+
+TEST_P(AsyncTest, CallbackRunsOnThePollingThreadWithTheBytesResident) {
+  const std::string path = ColdFile(256);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  const ByteRange range{.offset = 100 * kPage + 5, .length = 3 * kPage};
+  bool called = false;
+  engine->EnsureResident(
+      *region, range, [&](absl::StatusOr<ResidentView> view) {
+        called = true;
+        ASSERT_TRUE(view.ok()) << view.status();
+        EXPECT_EQ(view->range(), range);
+        const std::vector<bool> pages = testing::MincorePages(path);
+        for (uint64_t page = 100; page <= 103; ++page) EXPECT_TRUE(pages[page]);
+        std::string copy(view->size(), '\0');
+        ASSERT_TRUE(view->CopyTo(0, absl::MakeSpan(reinterpret_cast<std::byte*>(
+                                                       copy.data()),
+                                                   copy.size()))
+                        .status.ok());
+        EXPECT_EQ(copy, testing::Pattern(range.offset, range.length));
+        absl::StatusOr<uint8_t> first = view->Load<uint8_t>(0);
+        ASSERT_TRUE(first.ok());
+        EXPECT_EQ(static_cast<char>(*first),
+                  testing::PatternByte(range.offset));
+        EXPECT_EQ(view->Load<uint64_t>(range.length - 4).status().code(),
+                  absl::StatusCode::kOutOfRange);
+      });
+  EXPECT_FALSE(called) << "a cold range completed inline";
+  PollUntil(*engine, [&] { return called; });
+}
+
+TEST_P(AsyncTest, ResidentRangeCompletesInlineWithoutSuspending) {
+  const std::string path = ColdFile(64);
+  testing::PinnedPages pinned = testing::MakeResident(path, {{0, 64}});
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  const std::thread::id caller = std::this_thread::get_id();
+  bool called = false;
+  engine->EnsureResident(*region, {.offset = 0, .length = 64 * kPage},
+                         [&](absl::StatusOr<ResidentView> view) {
+                           EXPECT_TRUE(view.ok());
+                           EXPECT_EQ(std::this_thread::get_id(), caller);
+                           called = true;
+                         });
+  EXPECT_TRUE(called);
+  // The coroutine runs to its end before the call that starts it returns:
+  // it never suspended.
+  bool finished = false;
+  [&]() -> DetachedTask {
+    absl::StatusOr<ResidentView> view =
+        co_await engine->Resident(*region, {.offset = 8 * kPage, .length = 8});
+    EXPECT_TRUE(view.ok());
+    finished = true;
+  }();
+  EXPECT_TRUE(finished);
+  EXPECT_EQ(engine->prefetch_engine().stats().requests, 0u)
+      << "the fast path went to the prefetch engine";
+}
+
+TEST_P(AsyncTest, CoroutinesResumeOnTheEventLoop) {
+  const std::string path = ColdFile(1024);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+  ASSERT_TRUE(loop.ok());
+  ASSERT_TRUE((*loop)->Attach(*engine).ok());
+  int running = 0;
+  std::vector<std::string> read(16);
+  std::thread::id loop_thread;
+  const auto reader = [&](int task) -> DetachedTask {
+    ++running;
+    for (int step = 0; step < 4; ++step) {
+      const ByteRange range{.offset = (task * 64 + step * 16) * kPage + 1,
+                            .length = 100};
+      absl::StatusOr<ResidentView> view =
+          co_await engine->Resident(*region, range);
+      EXPECT_EQ(std::this_thread::get_id(), loop_thread);
+      if (!view.ok()) {
+        ADD_FAILURE() << view.status();
+        break;
+      }
+      const absl::Span<const std::byte> bytes = view->bytes();
+      read[task].append(reinterpret_cast<const char*>(bytes.data()),
+                        bytes.size());
+    }
+    if (--running == 0) (*loop)->Stop();
+  };
+  (*loop)->Post([&] {
+    loop_thread = std::this_thread::get_id();
+    for (int task = 0; task < 16; ++task) reader(task);
+  });
+  ASSERT_TRUE((*loop)->Run().ok());
+  for (int task = 0; task < 16; ++task) {
+    std::string expected;
+    for (int step = 0; step < 4; ++step) {
+      expected += testing::Pattern((task * 64 + step * 16) * kPage + 1, 100);
+    }
+    EXPECT_EQ(read[task], expected) << task;
+  }
+}
+
+TEST_P(AsyncTest, BatchReportsEachRangeThenTheWhole) {
+  const std::string path = ColdFile(512);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  std::vector<ByteRange> ranges;
+  for (uint64_t i = 0; i < 100; ++i) {
+    ranges.push_back({.offset = (i * 37 % 500) * kPage + i, .length = 2000});
+  }
+  ranges[70] = {.offset = 512 * kPage - 10, .length = 11};  // Past the end.
+  ranges[90] = {.offset = 600 * kPage, .length = 1};
+  std::vector<int> calls(ranges.size());
+  bool batch_done = false;
+  absl::Status batch_status;
+  engine->EnsureResidentBatch(
+      *region, ranges,
+      [&](size_t index, absl::StatusOr<ResidentView> view) {
+        EXPECT_FALSE(batch_done) << "a range completed after its batch";
+        ++calls[index];
+        if (index == 70 || index == 90) {
+          EXPECT_EQ(view.status().code(), absl::StatusCode::kOutOfRange);
+          return;
+        }
+        ASSERT_TRUE(view.ok()) << index << ": " << view.status();
+        EXPECT_EQ(view->range(), ranges[index]);
+        const absl::Span<const std::byte> bytes = view->bytes();
+        EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes.data()),
+                              bytes.size()),
+                  testing::Pattern(ranges[index].offset, 2000));
+      },
+      [&](absl::Status status) {
+        batch_done = true;
+        batch_status = status;
+      });
+  PollUntil(*engine, [&] { return batch_done; });
+  for (size_t i = 0; i < ranges.size(); ++i) EXPECT_EQ(calls[i], 1) << i;
+  EXPECT_EQ(batch_status.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(batch_status.message(),
+              HasSubstr("EnsureResident \"" + path + "\" [2097142, 2097153)"));
+
+  bool empty_done = false;
+  engine->EnsureResidentBatch(
+      *region, {}, [](size_t, absl::StatusOr<ResidentView>) { FAIL(); },
+      [&](absl::Status status) {
+        EXPECT_TRUE(status.ok());
+        empty_done = true;
+      });
+  EXPECT_TRUE(empty_done);
+}
+
+TEST_P(AsyncTest, ConsumingThousandsOfColdRangesTakesNoMajorFault) {
+  // 8192 random 4 KiB ranges of a 128 MiB cold file, consumed by 64
+  // coroutines on one event loop thread.
+  constexpr uint64_t kPages = 32768;
+  const std::string path = ColdFile(kPages);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+  ASSERT_TRUE(loop.ok());
+  ASSERT_TRUE((*loop)->Attach(*engine).ok());
+
+  std::vector<uint64_t> pages(kPages);
+  for (uint64_t i = 0; i < kPages; ++i) pages[i] = i;
+  std::shuffle(pages.begin(), pages.end(), std::mt19937_64(42));
+  pages.resize(8192);
+  uint64_t next = 0;
+  uint64_t sum = 0;
+  uint64_t consumed = 0;
+  int running = 0;
+  const auto consumer = [&]() -> DetachedTask {
+    ++running;
+    while (next < pages.size()) {
+      const uint64_t page = pages[next++];
+      absl::StatusOr<ResidentView> view = co_await engine->Resident(
+          *region, {.offset = page * kPage, .length = kPage});
+      if (!view.ok()) {
+        ADD_FAILURE() << view.status();
+        break;
+      }
+      for (std::byte byte : view->bytes()) sum += static_cast<uint8_t>(byte);
+      ++consumed;
+    }
+    if (--running == 0) (*loop)->Stop();
+  };
+  int64_t faults_before = 0;
+  int64_t faults_after = 0;
+  (*loop)->Post([&] {
+    faults_before = MajorFaultsOfThisThread();
+    for (int task = 0; task < 64; ++task) consumer();
+  });
+  ASSERT_TRUE((*loop)->Run().ok());
+  faults_after = MajorFaultsOfThisThread();
+  EXPECT_EQ(consumed, pages.size());
+  uint64_t expected = 0;
+  for (uint64_t page : pages) {
+    for (char c : testing::Pattern(page * kPage, kPage))
+      expected += static_cast<uint8_t>(c);
+  }
+  EXPECT_EQ(sum, expected);
+  EXPECT_EQ(faults_after - faults_before, 0)
+      << "the executor thread waited for the disk";
+
+  // The measurement can see what it guards against: touching cold pages
+  // directly does fault on this thread.
+  ASSERT_TRUE(region->Evict().ok());
+  const int64_t before = MajorFaultsOfThisThread();
+  uint64_t direct = 0;
+  for (uint64_t i = 0; i < 64; ++i) {
+    direct += static_cast<uint8_t>(region->bytes()[pages[i] * kPage]);
+  }
+  EXPECT_GT(MajorFaultsOfThisThread() - before, 0) << direct;
+}
+
+TEST_P(AsyncTest, DeviceErrorsArriveAsDataLoss) {
+  testing::ScopedEioFilesystem fs(64 * kPage, {20});
+  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
+  absl::StatusOr<Region> region = Region::Open(fs.path());
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine({.chunk_bytes = 4 * kPage});
+  ASSERT_NE(engine, nullptr);
+  absl::StatusOr<ResidentView> bad = engine->WaitResident(
+      *region, {.offset = 18 * kPage, .length = 4 * kPage});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss) << bad.status();
+  EXPECT_THAT(bad.status().message(), HasSubstr("\"" + fs.path() + "\""));
+  std::optional<absl::StatusOr<ResidentView>> good;
+  engine->EnsureResident(
+      *region, {.offset = 0, .length = 16 * kPage},
+      [&](absl::StatusOr<ResidentView> view) { good = std::move(view); });
+  PollUntil(*engine, [&] { return good.has_value(); });
+  ASSERT_TRUE(good->ok()) << good->status();
+  EXPECT_EQ((*good)->Load<uint8_t>(5).value(),
+            static_cast<uint8_t>(testing::PatternByte(5)));
+}
+
+TEST_P(AsyncTest, TruncationArrivesAsOutOfRange) {
+  const std::string path = ColdFile(64);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  ASSERT_EQ(truncate(path.c_str(), 16 * kPage), 0);
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  absl::StatusOr<ResidentView> gone =
+      engine->WaitResident(*region, {.offset = 32 * kPage, .length = kPage});
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kOutOfRange)
+      << gone.status();
+  EXPECT_THAT(gone.status().message(),
+              HasSubstr("EnsureResident \"" + path + "\" [131072, 135168)"));
+  EXPECT_THAT(gone.status().message(), HasSubstr("truncated to 65536"));
+  EXPECT_TRUE(
+      engine->WaitResident(*region, {.offset = 0, .length = 16 * kPage}).ok());
+}
+
+TEST_P(AsyncTest, DeadlinesAndCancellationCompleteWaitingRequests) {
+  testing::ScopedEioFilesystem fs(64 * kPage, {});
+  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
+  absl::StatusOr<Region> region = Region::Open(fs.path());
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine({.chunk_bytes = 4 * kPage});
+  ASSERT_NE(engine, nullptr);
+  {
+    // Nothing can be read while the server is stopped.
+    StoppedServer stopped(fs.server_pid());
+    std::optional<absl::Status> timed_out;
+    engine->EnsureResident(
+        *region, {.offset = 0, .length = kPage},
+        [&](absl::StatusOr<ResidentView> view) { timed_out = view.status(); },
+        {.deadline = absl::Now() + absl::Milliseconds(20)});
+    std::stop_source cancel;
+    std::optional<absl::Status> cancelled;
+    engine->EnsureResident(
+        *region, {.offset = 8 * kPage, .length = kPage},
+        [&](absl::StatusOr<ResidentView> view) { cancelled = view.status(); },
+        {.cancel = cancel.get_token()});
+    PollUntil(*engine, [&] { return timed_out.has_value(); });
+    EXPECT_EQ(timed_out->code(), absl::StatusCode::kDeadlineExceeded)
+        << *timed_out;
+    EXPECT_THAT(timed_out->message(),
+                HasSubstr("EnsureResident \"" + fs.path() + "\" [0, 4096)"));
+    EXPECT_FALSE(cancelled.has_value());
+    std::thread([&] { cancel.request_stop(); }).join();
+    PollUntil(*engine, [&] { return cancelled.has_value(); });
+    EXPECT_EQ(cancelled->code(), absl::StatusCode::kCancelled) << *cancelled;
+
+    // The blocking form, from this thread and cancelled from another.
+    absl::StatusOr<ResidentView> waited = engine->WaitResident(
+        *region, {.offset = 16 * kPage, .length = kPage},
+        {.deadline = absl::Now() + absl::Milliseconds(20)});
+    EXPECT_EQ(waited.status().code(), absl::StatusCode::kDeadlineExceeded);
+    std::stop_source stop;
+    std::thread canceller([&] {
+      absl::SleepFor(absl::Milliseconds(20));
+      stop.request_stop();
+    });
+    waited =
+        engine->WaitResident(*region, {.offset = 24 * kPage, .length = kPage},
+                             {.cancel = stop.get_token()});
+    canceller.join();
+    EXPECT_EQ(waited.status().code(), absl::StatusCode::kCancelled);
+  }
+  // The reads still in flight end once the server runs again, and nothing
+  // completes twice.
+  EXPECT_EQ(engine->Poll(), 0u);
+  EXPECT_TRUE(
+      engine->WaitResident(*region, {.offset = 0, .length = kPage}).ok());
+}
+
+TEST_P(AsyncTest, RequestsRefusedAtOnce) {
+  const std::string path = ColdFile(16);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  std::vector<absl::Status> results;
+  const auto record = [&](absl::StatusOr<ResidentView> view) {
+    results.push_back(view.status());
+  };
+  engine->EnsureResident(*region, {.offset = 10 * kPage, .length = 7 * kPage},
+                         record);
+  engine->EnsureResident(*region, {.offset = 1, .length = ~uint64_t{0} - 1},
+                         record);
+  std::stop_source stopped;
+  stopped.request_stop();
+  engine->EnsureResident(*region, {.offset = 0, .length = kPage}, record,
+                         {.cancel = stopped.get_token()});
+  engine->EnsureResident(*region, {.offset = 0, .length = kPage}, record,
+                         {.deadline = absl::Now() - absl::Seconds(1)});
+  ASSERT_EQ(results.size(), 4u) << "a refusal did not complete inline";
+  EXPECT_EQ(results[0].code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(results[0].message(),
+              HasSubstr("EnsureResident \"" + path + "\" [40960, 69632)"));
+  EXPECT_EQ(results[1].code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(results[2].code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(results[3].code(), absl::StatusCode::kDeadlineExceeded);
+
+  const std::string empty_path = dir_ + "/empty";
+  testing::WritePatternFile(empty_path, 0);
+  absl::StatusOr<Region> empty = Region::Open(empty_path);
+  ASSERT_TRUE(empty.ok());
+  absl::StatusOr<ResidentView> nothing =
+      engine->WaitResident(*empty, ByteRange::All());
+  ASSERT_TRUE(nothing.ok()) << nothing.status();
+  EXPECT_EQ(nothing->size(), 0u);
+}
+
+TEST_P(AsyncTest, CancelRacingCompletionCallsBackExactlyOnce) {
+  const std::string path = ColdFile(4096);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine =
+      Engine({.max_bytes_in_flight = 64 * kPage});
+  ASSERT_NE(engine, nullptr);
+  constexpr int kRequests = 2048;
+  std::vector<std::stop_source> sources(kRequests);
+  std::vector<int> calls(kRequests);
+  int ok = 0;
+  int cancelled = 0;
+  int completed = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    const uint64_t offset = (i * 2 % 4096) * kPage;
+    engine->EnsureResident(
+        *region, {.offset = offset, .length = kPage},
+        [&, i, offset](absl::StatusOr<ResidentView> view) {
+          ++calls[i];
+          ++completed;
+          if (view.ok()) {
+            ++ok;
+            EXPECT_EQ(view->Load<uint8_t>(7).value(),
+                      static_cast<uint8_t>(testing::PatternByte(offset + 7)));
+          } else {
+            EXPECT_EQ(view.status().code(), absl::StatusCode::kCancelled)
+                << view.status();
+            ++cancelled;
+          }
+        },
+        {.cancel = sources[i].get_token()});
+  }
+  std::thread canceller([&] {
+    for (int i = 0; i < kRequests; i += 2) sources[i].request_stop();
+  });
+  PollUntil(*engine, [&] { return completed == kRequests; });
+  canceller.join();
+  EXPECT_EQ(engine->Poll(), 0u);
+  for (int i = 0; i < kRequests; ++i) ASSERT_EQ(calls[i], 1) << i;
+  EXPECT_EQ(ok + cancelled, kRequests);
+  EXPECT_GE(ok, kRequests / 2) << "a request that was never cancelled failed";
+}
+
+TEST_P(AsyncTest, DestroyingTheEngineCompletesEveryRequest) {
+  const std::string path = ColdFile(8192);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine =
+      Engine({.max_bytes_in_flight = 256 * kPage});
+  ASSERT_NE(engine, nullptr);
+  // Callbacks run inside the destructor, after `engine` has let go.
+  AsyncEngine* const raw = engine.get();
+  int callbacks = 0;
+  int resumed = 0;
+  int refused_during_shutdown = 0;
+  for (uint64_t i = 0; i < 1000; ++i) {
+    raw->EnsureResident(
+        *region, {.offset = i * 8 * kPage, .length = 2 * kPage},
+        [&](absl::StatusOr<ResidentView> view) {
+          ++callbacks;
+          if (view.ok()) return;
+          EXPECT_EQ(view.status().code(), absl::StatusCode::kCancelled);
+          // A request made while the engine shuts down ends at once.
+          raw->EnsureResident(
+              *region, {.offset = 0, .length = kPage},
+              [&](absl::StatusOr<ResidentView> again) {
+                if (again.status().code() == absl::StatusCode::kCancelled)
+                  ++refused_during_shutdown;
+              });
+        });
+  }
+  const auto awaiter = [&](uint64_t i) -> DetachedTask {
+    absl::StatusOr<ResidentView> view = co_await raw->Resident(
+        *region, {.offset = (i * 8 + 4) * kPage, .length = kPage});
+    EXPECT_TRUE(view.ok() ||
+                view.status().code() == absl::StatusCode::kCancelled);
+    ++resumed;
+  };
+  for (uint64_t i = 0; i < 100; ++i) awaiter(i);
+  engine.reset();
+  EXPECT_EQ(callbacks, 1000);
+  EXPECT_EQ(resumed, 100);
+  EXPECT_GT(refused_during_shutdown, 0);
+}
+
+TEST_P(AsyncTest, TheDescriptorPlugsIntoEpoll) {
+  const std::string path = ColdFile(64);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  pollfd descriptor{.fd = engine->fd(), .events = POLLIN, .revents = 0};
+  EXPECT_EQ(poll(&descriptor, 1, 0), 0) << "readable with nothing to do";
+  bool called = false;
+  engine->EnsureResident(*region, {.offset = 0, .length = 64 * kPage},
+                         [&](absl::StatusOr<ResidentView> view) {
+                           EXPECT_TRUE(view.ok());
+                           called = true;
+                         });
+  // Readable once the completion is ready: Poll runs it.
+  ASSERT_EQ(poll(&descriptor, 1, 60'000), 1);
+  EXPECT_EQ(engine->Poll(), 1u);
+  EXPECT_TRUE(called);
+  EXPECT_EQ(poll(&descriptor, 1, 0), 0) << "still readable after Poll";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, AsyncTest,
+    ::testing::Values(PrefetchBackend::kIoUring, PrefetchBackend::kWorkers),
+    [](const ::testing::TestParamInfo<PrefetchBackend>& info) {
+      std::string name(PrefetchBackendName(info.param));
+      name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
+      return name;
+    });
+
+TEST(AsyncEngineTest, RefusesABackendThatCannotTellCompletion) {
+  absl::StatusOr<std::unique_ptr<AsyncEngine>> engine =
+      AsyncEngine::Create({.backend = PrefetchBackend::kMadvise});
+  EXPECT_EQ(engine.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(engine.status().message(), HasSubstr("madvise"));
+}
+
+TEST(EventLoopTest, RunsPostedTasksTimersAndWatchedDescriptors) {
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+  ASSERT_TRUE(loop.ok());
+  std::vector<std::string> order;
+  const absl::Time start = absl::Now();
+  (*loop)->RunAt(start + absl::Milliseconds(2), [&] { order.push_back("t2"); });
+  (*loop)->RunAt(start + absl::Milliseconds(1), [&] { order.push_back("t1"); });
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  ASSERT_TRUE((*loop)
+                  ->Watch(pipe_fds[0],
+                          [&] {
+                            char byte;
+                            ASSERT_EQ(read(pipe_fds[0], &byte, 1), 1);
+                            order.push_back("fd");
+                            EXPECT_TRUE((*loop)->Unwatch(pipe_fds[0]).ok());
+                            (*loop)->Stop();
+                          })
+                  .ok());
+  EXPECT_EQ((*loop)->Watch(pipe_fds[0], [] {}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*loop)->Unwatch(pipe_fds[1]).code(),
+            absl::StatusCode::kInvalidArgument);
+  const auto sleeper = [&]() -> DetachedTask {
+    co_await (*loop)->Sleep(absl::Milliseconds(3));
+    order.push_back("slept");
+    co_await (*loop)->Yield();
+    order.push_back("yielded");
+    // From another thread, as a completion would.
+    std::thread([&] {
+      (*loop)->Post([&] {
+        order.push_back("posted");
+        ASSERT_EQ(write(pipe_fds[1], "x", 1), 1);
+      });
+    }).join();
+  };
+  sleeper();
+  ASSERT_TRUE((*loop)->Run().ok());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(3));
+  EXPECT_THAT(order, ::testing::ElementsAre("t1", "t2", "slept", "yielded",
+                                            "posted", "fd"));
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+}
+
+}  // namespace
+}  // namespace mmapio
