@@ -293,8 +293,7 @@ size_t AsyncEngine::Poll() {
       for (; it != shared_->deadlines.end() && it->first <= now; ++it) {
         expired.push_back(shared_->pending.at(it->second));
       }
-      uint64_t ticks;
-      (void)read(shared_->timer_fd, &ticks, sizeof(ticks));
+      // Setting the timer again also makes it unreadable.
       shared_->ArmTimer(it == shared_->deadlines.end() ? absl::InfiniteFuture()
                                                        : it->first);
     }
