@@ -2,6 +2,7 @@
 # Every benchmark of the project, in one command:
 #
 #   bash bench/run_all.sh [--rounds N] [--residency-rounds N]
+#                         [--executor-rounds N]
 #
 # Builds every target in bench/ with -c opt, then runs
 #   //bench:region_bench, //bench:guard_bench,  Google Benchmark, 5 repetitions
@@ -10,6 +11,10 @@
 #                                               fincore and mincore
 #   //bench:prefetch_bench                      the prefetch engine against
 #                                               mmap, madvise, pread, io_uring
+#   //bench:executor_bench                      one executor thread on cold
+#                                               files: AsyncEngine against
+#                                               faulting tasks, pread, read()
+#                                               and a thread per file
 #   fio (when installed)                        the device ceiling: O_DIRECT
 #                                               io_uring 4 KiB random reads at
 #                                               QD32, 1 MiB sequential at QD16
@@ -18,17 +23,19 @@
 # the benchmarks' own tables go to stderr. A benchmark that fails is recorded
 # as failed and the others still run; the exit status is then 1.
 #
-# Takes about 7 minutes on 2 cores. Needs python3 (to assemble the reports),
+# Takes about 10 minutes on 2 cores. Needs python3 (to assemble the reports),
 # 10 GiB free in BENCH_DIR (default /var/tmp; a disk filesystem, since the
-# prefetch and fio runs measure cold reads) and about 6 GiB of free memory.
+# prefetch, executor and fio runs measure cold reads) and about 6 GiB of free
+# memory.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: run_all.sh [--rounds N] [--residency-rounds N]
+usage: run_all.sh [--rounds N] [--residency-rounds N] [--executor-rounds N]
 
   --rounds N            interleaved rounds of prefetch_bench (default 5)
   --residency-rounds N  interleaved rounds of residency_bench.sh (default 15)
+  --executor-rounds N   interleaved rounds of executor_bench (default 3)
 
 Environment: BENCH_DIR, where the scratch files go (default /var/tmp; must be
 a disk filesystem with 10 GiB free).
@@ -37,17 +44,20 @@ EOF
 
 rounds=5
 residency_rounds=15
+executor_rounds=3
 while (($# > 0)); do
   case "$1" in
     --rounds) (($# >= 2)) || { usage >&2; exit 2; }; rounds=$2; shift 2 ;;
     --rounds=*) rounds=${1#--rounds=}; shift ;;
     --residency-rounds) (($# >= 2)) || { usage >&2; exit 2; }; residency_rounds=$2; shift 2 ;;
     --residency-rounds=*) residency_rounds=${1#--residency-rounds=}; shift ;;
+    --executor-rounds) (($# >= 2)) || { usage >&2; exit 2; }; executor_rounds=$2; shift 2 ;;
+    --executor-rounds=*) executor_rounds=${1#--executor-rounds=}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run_all: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-for n in "${rounds}" "${residency_rounds}"; do
+for n in "${rounds}" "${residency_rounds}" "${executor_rounds}"; do
   if ! [[ "${n}" =~ ^[1-9][0-9]*$ ]]; then
     echo "run_all: rounds need a positive integer, got ${n}" >&2
     exit 2
@@ -175,6 +185,12 @@ prefetch_bench() {
   "${bin}/bench/prefetch_bench" --dir="${work}" --rounds="${rounds}" >"${work}/prefetch.json"
 }
 
+# Writes a 4 GiB file and eight of 256 MiB; each workload variant runs
+# executor_rounds times, the stall workload's for 5 s each.
+executor_bench() {
+  "${bin}/bench/executor_bench" --dir="${work}" --rounds="${executor_rounds}" >"${work}/executor.json"
+}
+
 # The device's own limits, with no page cache in the way. The file fio lays
 # out is written for real, so reads cost I/O.
 fio_ceiling() {
@@ -194,6 +210,7 @@ for name in "${google_benchmarks[@]}"; do
 done
 step residency_bench residency_bench
 step prefetch_bench prefetch_bench
+step executor_bench executor_bench
 if command -v fio >/dev/null; then
   step fio fio_ceiling
 else
@@ -272,6 +289,7 @@ environment = {
 }
 
 prefetch = load_json("prefetch.json")
+executor = load_json("executor.json")
 fio = {}
 for job, name in (("randread_4k_qd32", "fio_randread.json"),
                   ("seqread_1m_qd16", "fio_seqread.json")):
@@ -300,11 +318,13 @@ if os.path.exists(os.path.join(work, "residency.md")):
         else:
             residency_rows.append(dict(zip(header, cells)))
 
-steps = tuple(google_names) + ("residency_bench", "prefetch_bench", "fio")
+steps = tuple(google_names) + ("residency_bench", "prefetch_bench",
+                              "executor_bench", "fio")
 results = {
     "environment": environment,
     "status": {s: status_of(s) or "ok" for s in steps},
     "prefetch_bench": prefetch,
+    "executor_bench": executor,
     "fio": fio or None,
     "google_benchmark": google,
     "residency_bench": None if residency_md is None else {
@@ -426,6 +446,119 @@ else:
     if stats:
         md.append("")
         md.append("Engine counters over the whole run: " + "; ".join(
+            f"{backend}: {text}" for backend, text in stats.items()) + ".")
+
+# ---------------------------------------------------------------- executor
+md.append("")
+md.append("## One executor thread on cold files (`//bench:executor_bench`)")
+md.append("")
+if executor is None:
+    md.append(f"Not measured: {results['status']['executor_bench']}.")
+else:
+    config = executor["config"]
+    md.append(
+        f"Files the benchmark writes itself on {environment['filesystem']}, dropped "
+        "from the page cache (fdatasync + POSIX_FADV_DONTNEED, checked with "
+        "cachestat) before every measurement. Median of "
+        f"{config['rounds']} rounds; the variants of a workload run interleaved. "
+        "Every mapping of the stall workload is MADV_RANDOM and its pread "
+        "descriptor POSIX_FADV_RANDOM, so no variant reads around a record. "
+        "*ticker*: a coroutine on the same thread that asks to wake every "
+        f"{config['tick_us']} µs on a fixed schedule; lateness is how late each "
+        "tick ran, each tick a stall swallowed counted with its own lateness "
+        "(medians over rounds of each round's percentile). *CPU/record*: the "
+        "executor thread's CPU time per record read.")
+    rows_by = {}
+    for r in executor["results"]:
+        rows_by.setdefault(r["workload"], []).append(r)
+
+    def value_of(rows, variant):
+        for r in rows:
+            if r["variant"] == variant:
+                return r["value"]
+        return None
+
+    def late(r, key):
+        return r["lateness_us"][key]
+
+    stall_rows = rows_by.get("executor_stall", [])
+    if stall_rows:
+        naive = next((r for r in stall_rows
+                      if r["variant"] == "mmap_naive" and r["value"] is not None),
+                     None)
+        limit = (f"{config['lookups']} lookups" if config["lookups"]
+                 else f"{config['seconds']} s")
+        md.append("")
+        md.append(f"### Executor stalls (`executor_stall`, records/s)")
+        md.append("")
+        md.append(
+            f"One EventLoop thread runs {config['tasks']} lookup coroutines; a "
+            f"lookup reads {config['depth']} random 4 KiB records of a cold "
+            f"{config['file_bytes'] / 2**30:.1f} GiB file one after another, each "
+            f"chosen from the bytes of the one before; {limit} per variant.")
+        md.append("")
+        md.append("| variant | kind | what | median records/s | min–max | × mmap_naive | "
+                  "ticker p50 | ticker p99 | ticker max | p99 mmap_naive ÷ this | "
+                  "CPU/record |")
+        md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for r in stall_rows:
+            if r["value"] is None:
+                md.append(f"| `{r['variant']}` | {r['kind']} | {r['description']} | "
+                          f"skipped: {r.get('skipped', '?')} | | | | | | | |")
+                continue
+            v = r["value"]
+            speed = times(v / naive["value"]) if naive and naive["value"] else "—"
+            p99 = late(r, "p99")
+            lateness = (times(late(naive, "p99") / p99)
+                        if naive and p99 else "—")
+            md.append(
+                f"| `{r['variant']}` | {r['kind']} | {r['description']} | {fmt(v)} | "
+                f"{fmt(min(r['samples']))}–{fmt(max(r['samples']))} | {speed} | "
+                f"{fmt(late(r, 'p50'))} µs | {fmt(p99)} µs | {fmt(late(r, 'max'))} µs | "
+                f"{lateness} | {r['executor_cpu_us_per_record']:.2f} µs |")
+
+    hazard_rows = rows_by.get("classic_hazard", [])
+    if hazard_rows:
+        baseline_name = hazard_rows[0]["baseline"]
+        threads = value_of(hazard_rows, baseline_name)
+        naive = value_of(hazard_rows, "mmap_naive")
+        md.append("")
+        md.append("### The classic hazard (`classic_hazard`, GB/s)")
+        md.append("")
+        md.append(
+            f"The sum of every 512th byte of {config['hazard_files']} cold files of "
+            f"{config['hazard_file_bytes'] / 2**20:.0f} MiB; every variant must find "
+            "the same sum. GB/s: 10^9 bytes of file per second of wall time.")
+        md.append("")
+        md.append(f"| variant | kind | what | median GB/s | min–max | × {baseline_name} | "
+                  "× mmap_naive |")
+        md.append("| --- | --- | --- | --- | --- | --- | --- |")
+        for r in hazard_rows:
+            if r["value"] is None:
+                md.append(f"| `{r['variant']}` | {r['kind']} | {r['description']} | "
+                          f"skipped: {r.get('skipped', '?')} | | | |")
+                continue
+            v = r["value"]
+            md.append(
+                f"| `{r['variant']}` | {r['kind']} | {r['description']} | {fmt(v)} | "
+                f"{fmt(min(r['samples']))}–{fmt(max(r['samples']))} | "
+                f"{times(v / threads) if threads else '—'} | "
+                f"{times(v / naive) if naive else '—'} |")
+
+    if executor.get("targets"):
+        md.append("")
+        md.append("Goals for these workloads, and whether this run met them:")
+        md.append("")
+        md.append("| workload | variant | measure | this run | goal | met |")
+        md.append("| --- | --- | --- | --- | --- | --- |")
+        for t in executor["targets"]:
+            md.append(f"| `{t['workload']}` | `{t['variant']}` | {t['what']} | "
+                      f"{fmt(t['value'])} | {t['goal']} | "
+                      f"{'yes' if t['met'] else '**no**'} |")
+    stats = config.get("engine_stats") or {}
+    if stats:
+        md.append("")
+        md.append("Prefetch counters of the AsyncEngines over the whole run: " + "; ".join(
             f"{backend}: {text}" for backend, text in stats.items()) + ".")
 
 # ---------------------------------------------------------------- fio

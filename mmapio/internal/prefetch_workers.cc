@@ -62,12 +62,13 @@ class WorkersBackend : public PrefetchBackendImpl {
       (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
                          request->ContextOf(i));
     }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (size_t i = 0; i < request->chunks().size(); ++i)
-        queue_.push_back({request, i});
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (size_t i = 0; i < request->chunks().size(); ++i) {
+      queue_.push_back({request, i});
+      // One thread per chunk: waking them all for a one-page request costs
+      // a context switch per idle thread.
+      ready_.notify_one();
     }
-    ready_.notify_all();
   }
 
  private:
