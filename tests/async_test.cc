@@ -399,6 +399,59 @@ TEST_P(AsyncTest, DeadlinesAndCancellationCompleteWaitingRequests) {
       engine->WaitResident(*region, {.offset = 0, .length = kPage}).ok());
 }
 
+TEST_P(AsyncTest, CompletionsRunInTheOrderTheyBecameReady) {
+  testing::ScopedEioFilesystem fs(64 * kPage, {});
+  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
+  absl::StatusOr<Region> region = Region::Open(fs.path());
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine({.chunk_bytes = 4 * kPage});
+  ASSERT_NE(engine, nullptr);
+  StoppedServer stopped(fs.server_pid());
+  // Nothing can be read, so each request becomes ready when it is
+  // cancelled: in the order of the cancellations.
+  std::vector<std::stop_source> sources(4);
+  std::vector<int> order;
+  for (int i = 0; i < 3; ++i) {
+    engine->EnsureResident(*region, {.offset = i * 8 * kPage, .length = kPage},
+                           [&, i](absl::StatusOr<ResidentView> view) {
+                             EXPECT_EQ(view.status().code(),
+                                       absl::StatusCode::kCancelled);
+                             order.push_back(i);
+                           },
+                           {.cancel = sources[i].get_token()});
+  }
+  // A batch shares one token: every range and the batch end Cancelled.
+  std::vector<ByteRange> ranges = {{.offset = 40 * kPage, .length = 10},
+                                   {.offset = 48 * kPage, .length = 10}};
+  std::vector<absl::StatusCode> batch_codes;
+  engine->EnsureResidentBatch(
+      *region, ranges,
+      [&](size_t, absl::StatusOr<ResidentView> view) {
+        batch_codes.push_back(view.status().code());
+      },
+      [&](absl::Status status) {
+        batch_codes.push_back(status.code());
+        order.push_back(3);
+      },
+      {.cancel = sources[3].get_token()});
+  // And a coroutine, with a deadline.
+  std::optional<absl::Status> awaited;
+  const auto awaiter = [&]() -> DetachedTask {
+    absl::StatusOr<ResidentView> view = co_await engine->Resident(
+        *region, {.offset = 56 * kPage, .length = kPage},
+        {.deadline = absl::Now() + absl::Milliseconds(10)});
+    awaited = view.status();
+  };
+  awaiter();
+  for (int i : {2, 0, 3, 1}) sources[i].request_stop();
+  PollUntil(*engine, [&] { return order.size() == 4 && awaited.has_value(); });
+  EXPECT_THAT(order, ::testing::ElementsAre(2, 0, 3, 1));
+  EXPECT_THAT(batch_codes,
+              ::testing::Each(::testing::Eq(absl::StatusCode::kCancelled)));
+  EXPECT_EQ(batch_codes.size(), 3u);
+  EXPECT_EQ(awaited->code(), absl::StatusCode::kDeadlineExceeded) << *awaited;
+}
+
 TEST_P(AsyncTest, RequestsRefusedAtOnce) {
   const std::string path = ColdFile(16);
   absl::StatusOr<Region> region = Region::Open(path);
