@@ -5,11 +5,13 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -129,7 +131,7 @@ struct AsyncEngine::Shared {
 
   std::mutex mutex;
   // Finished requests waiting for Poll().
-  std::vector<std::shared_ptr<AsyncRequest>> ready;
+  std::deque<std::shared_ptr<AsyncRequest>> ready;
   // Whether event_fd has been written since Poll() last took `ready`.
   bool signalled = false;
   bool shutting_down = false;
@@ -279,7 +281,7 @@ AsyncEngine::~AsyncEngine() {
   close(shared_->timer_fd);
 }
 
-size_t AsyncEngine::Poll() {
+size_t AsyncEngine::Poll(size_t max_completions) {
   uint64_t count;
   (void)eventfd_read(shared_->event_fd, &count);
   std::vector<std::shared_ptr<AsyncRequest>> expired;
@@ -301,11 +303,19 @@ size_t AsyncEngine::Poll() {
   for (const std::shared_ptr<AsyncRequest>& request : expired) {
     shared_->Finish(request.get(), request->DeadlineExceeded());
   }
+  bool more;
   {
     std::lock_guard<std::mutex> lock(shared_->mutex);
-    ready.swap(shared_->ready);
-    shared_->signalled = false;
+    const size_t taken = std::min(max_completions, shared_->ready.size());
+    ready.assign(std::make_move_iterator(shared_->ready.begin()),
+                 std::make_move_iterator(shared_->ready.begin() + taken));
+    shared_->ready.erase(shared_->ready.begin(),
+                         shared_->ready.begin() + taken);
+    more = !shared_->ready.empty();
+    shared_->signalled = more;
   }
+  // The descriptor was drained above: keep it readable for the rest.
+  if (more) shared_->Signal();
   for (const std::shared_ptr<AsyncRequest>& request : ready) {
     request->Deliver();
   }

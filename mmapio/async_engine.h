@@ -67,6 +67,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -119,9 +120,12 @@ class AsyncEngine {
   // Readable (EPOLLIN) when Poll() has work. Owned by the engine.
   int fd() const { return poll_fd_; }
 
-  // Runs every completion that is ready and expires passed deadlines; never
-  // waits. Returns how many callbacks and resumptions ran.
-  size_t Poll();
+  // Runs the completions that are ready, oldest first, at most
+  // `max_completions` of them, and expires passed deadlines; never waits.
+  // fd() stays readable while completions are left. Returns how many
+  // callbacks and resumptions ran. A budget lets an event loop run its
+  // timers and other descriptors between turns.
+  size_t Poll(size_t max_completions = SIZE_MAX);
 
   // `done` runs once, with a view of `range` once it is resident or with an
   // error.

@@ -10,8 +10,9 @@
 //
 // Everything runs on the thread inside Run(): handlers, timers, posted tasks
 // and the coroutines they resume. Timers have the resolution of
-// epoll_pwait2 (nanoseconds); a handler that blocks delays them all, which
-// is what AsyncEngine exists to prevent.
+// epoll_pwait2 (nanoseconds; Run() sets the thread's timer slack to 1 ns
+// while it runs); a handler that blocks delays them all, which is what
+// AsyncEngine exists to prevent.
 //
 // Thread safety: Post() and Stop() may be called from any thread. The other
 // methods must be called on the loop's thread (inside a handler), or before
@@ -64,8 +65,9 @@ class EventLoop {
   // cannot be (see epoll_ctl).
   absl::Status Watch(int fd, Task on_readable);
   absl::Status Unwatch(int fd);
-  // Watch(engine.fd()) with engine.Poll() as the handler.
-  absl::Status Attach(AsyncEngine& engine);
+  // Watch(engine.fd()), running at most `completions_per_turn` of its
+  // completions before the loop looks at its timers and descriptors again.
+  absl::Status Attach(AsyncEngine& engine, size_t completions_per_turn = 8);
 
   // co_await loop.Sleep(d) or loop.SleepUntil(t): resumes the coroutine on
   // the loop's thread once the time has come.
@@ -79,6 +81,7 @@ class EventLoop {
  private:
   EventLoop(int epoll_fd, int wake_fd);
   void Wake();
+  absl::Status Loop();
   // Runs the posted tasks and the timers that are due.
   void RunReady();
   // How long epoll may sleep, for epoll_pwait2; nullptr means forever.

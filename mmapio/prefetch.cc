@@ -233,16 +233,16 @@ bool PrefetchEngine::KnownResident(const Region& region, ByteRange range) {
 
 void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
                               Callback done) {
-  Start(region, range, done, /*wait_for_room=*/true);
+  Start(region, range, done, Caller::kPrefetch);
 }
 
 bool PrefetchEngine::TryPrefetch(const Region& region, ByteRange range,
                                  Callback& done) {
-  return Start(region, range, done, /*wait_for_room=*/false);
+  return Start(region, range, done, Caller::kTryPrefetch);
 }
 
 bool PrefetchEngine::Start(const Region& region, ByteRange range,
-                           Callback& done, bool wait_for_room) {
+                           Callback& done, Caller caller) {
   absl::StatusOr<ByteRange> resolved =
       internal::ResolveInRegion(region, "Prefetch", range);
   if (!resolved.ok()) {
@@ -256,13 +256,16 @@ bool PrefetchEngine::Start(const Region& region, ByteRange range,
     return true;
   }
   const Pages pages = PagesOf(region, *resolved);
-  if (AlreadyResident(region, pages)) {
+  if (caller == Caller::kPrefetch && AlreadyResident(region, pages)) {
     counters_.AddRequest(pages.bytes);
     counters_.AddCompleted(pages.bytes);
     std::exchange(done, nullptr)(absl::OkStatus());
     return true;
   }
-  if (!Acquire(&region, pages.bytes, wait_for_room)) return false;
+  if (!Acquire(&region, pages.bytes,
+               /*wait_for_room=*/caller == Caller::kPrefetch)) {
+    return false;
+  }
   counters_.AddRequest(pages.bytes);
   const uint64_t chunk_bytes = ChunkBytes(region);
   std::vector<internal::PrefetchChunk> chunks;

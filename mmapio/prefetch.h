@@ -110,9 +110,10 @@ class PrefetchEngine {
   // max_bytes_in_flight are already in flight.
   void Prefetch(const Region& region, ByteRange range, Callback done);
 
-  // Prefetch, except that it never waits for room: when the in-flight
-  // bounds are full it returns false and leaves `done` as it was. Returns
-  // true when `done` was taken (and may have run already).
+  // Prefetch, for callers that have just asked KnownResident: it does not
+  // look for resident pages again, and it never waits for room: when the
+  // in-flight bounds are full it returns false and leaves `done` as it was.
+  // Returns true when `done` was taken (and may have run already).
   bool TryPrefetch(const Region& region, ByteRange range, Callback& done);
 
   // Whether every page of region bytes `range` is in the page cache, by one
@@ -141,9 +142,10 @@ class PrefetchEngine {
   };
   static Pages PagesOf(const Region& region, ByteRange range);
 
-  // Prefetch and TryPrefetch; `wait_for_room` says which.
+  // Prefetch and TryPrefetch.
+  enum class Caller { kPrefetch, kTryPrefetch };
   bool Start(const Region& region, ByteRange range, Callback& done,
-             bool wait_for_room);
+             Caller caller);
   uint64_t ChunkBytes(const Region& region);
   // Whether a request can complete at once: its pages are all cached.
   bool AlreadyResident(const Region& region, const Pages& pages);

@@ -452,6 +452,32 @@ TEST_P(AsyncTest, CompletionsRunInTheOrderTheyBecameReady) {
   EXPECT_EQ(awaited->code(), absl::StatusCode::kDeadlineExceeded) << *awaited;
 }
 
+TEST_P(AsyncTest, PollRunsAtMostItsBudget) {
+  testing::ScopedEioFilesystem fs(64 * kPage, {});
+  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
+  absl::StatusOr<Region> region = Region::Open(fs.path());
+  ASSERT_TRUE(region.ok());
+  std::unique_ptr<AsyncEngine> engine = Engine({.chunk_bytes = 4 * kPage});
+  ASSERT_NE(engine, nullptr);
+  StoppedServer stopped(fs.server_pid());
+  std::stop_source cancel;
+  int completed = 0;
+  for (int i = 0; i < 3; ++i) {
+    engine->EnsureResident(*region, {.offset = i * 8 * kPage, .length = kPage},
+                           [&](absl::StatusOr<ResidentView>) { ++completed; },
+                           {.cancel = cancel.get_token()});
+  }
+  cancel.request_stop();
+  pollfd descriptor{.fd = engine->fd(), .events = POLLIN, .revents = 0};
+  for (int turn = 1; turn <= 3; ++turn) {
+    ASSERT_EQ(poll(&descriptor, 1, 0), 1) << "completions left, not readable";
+    EXPECT_EQ(engine->Poll(1), 1u);
+    EXPECT_EQ(completed, turn);
+  }
+  EXPECT_EQ(engine->Poll(5), 0u);
+  EXPECT_EQ(poll(&descriptor, 1, 0), 0);
+}
+
 TEST_P(AsyncTest, RequestsRefusedAtOnce) {
   const std::string path = ColdFile(16);
   absl::StatusOr<Region> region = Region::Open(path);

@@ -1,7 +1,7 @@
-// The workers backend: MADV_WILLNEED for every chunk at once, so the device
-// sees the whole request, then threads that wait for each chunk with
-// MADV_POPULATE_READ (or, on kernels before 5.14, a guarded touch of each
-// page). For kernels and sandboxes without io_uring.
+// The workers backend: one thread issues MADV_WILLNEED for every chunk of a
+// request at once, so the device sees the whole request, then threads wait
+// for each chunk with MADV_POPULATE_READ (or, on kernels before 5.14, a
+// guarded touch of each page). For kernels and sandboxes without io_uring.
 
 #include <condition_variable>
 #include <deque>
@@ -39,6 +39,7 @@ absl::Status TouchChunk(const PrefetchChunk& chunk, const OpContext& context) {
 class WorkersBackend : public PrefetchBackendImpl {
  public:
   explicit WorkersBackend(int threads) {
+    advisor_ = std::thread([this] { Advise(); });
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
   }
 
@@ -47,7 +48,9 @@ class WorkersBackend : public PrefetchBackendImpl {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
     }
+    to_advise_ready_.notify_all();
     ready_.notify_all();
+    advisor_.join();
     for (std::thread& thread : threads_) thread.join();
   }
 
@@ -55,20 +58,9 @@ class WorkersBackend : public PrefetchBackendImpl {
               std::function<void(absl::Status)> done) override {
     auto* request =
         new PrefetchRequest(std::move(chunks), path, std::move(done));
-    // Readahead for all of it first: the device gets the whole request at
-    // its queue depth, not one chunk per worker.
-    for (size_t i = 0; i < request->chunks().size(); ++i) {
-      const PrefetchChunk& chunk = request->chunks()[i];
-      (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
-                         request->ContextOf(i));
-    }
     std::lock_guard<std::mutex> lock(mutex_);
-    for (size_t i = 0; i < request->chunks().size(); ++i) {
-      queue_.push_back({request, i});
-      // One thread per chunk: waking them all for a one-page request costs
-      // a context switch per idle thread.
-      ready_.notify_one();
-    }
+    to_advise_.push_back(request);
+    to_advise_ready_.notify_one();
   }
 
  private:
@@ -76,6 +68,38 @@ class WorkersBackend : public PrefetchBackendImpl {
     PrefetchRequest* request;
     size_t chunk;
   };
+
+  // Starts readahead for whole requests, in the order they came, then hands
+  // their chunks to the workers: the device gets every request at its queue
+  // depth, not one chunk per worker, and the requesting thread (an executor,
+  // often) does not spend its time allocating page cache and queueing I/O.
+  void Advise() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      to_advise_ready_.wait(
+          lock, [this] { return stopping_ || !to_advise_.empty(); });
+      if (to_advise_.empty()) return;
+      std::vector<PrefetchRequest*> requests;
+      requests.swap(to_advise_);
+      lock.unlock();
+      for (PrefetchRequest* request : requests) {
+        for (size_t i = 0; i < request->chunks().size(); ++i) {
+          const PrefetchChunk& chunk = request->chunks()[i];
+          (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
+                             request->ContextOf(i));
+        }
+      }
+      lock.lock();
+      for (PrefetchRequest* request : requests) {
+        for (size_t i = 0; i < request->chunks().size(); ++i) {
+          queue_.push_back({request, i});
+          // One thread per chunk: waking them all for a one-page request
+          // costs a context switch per idle thread.
+          ready_.notify_one();
+        }
+      }
+    }
+  }
 
   void Work() {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -101,6 +125,9 @@ class WorkersBackend : public PrefetchBackendImpl {
   }
 
   std::mutex mutex_;
+  std::condition_variable to_advise_ready_;
+  std::vector<PrefetchRequest*> to_advise_;
+  std::thread advisor_;
   std::condition_variable ready_;
   std::deque<Task> queue_;
   bool stopping_ = false;
