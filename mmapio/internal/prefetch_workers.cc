@@ -58,9 +58,16 @@ class WorkersBackend : public PrefetchBackendImpl {
               std::function<void(absl::Status)> done) override {
     auto* request =
         new PrefetchRequest(std::move(chunks), path, std::move(done));
+    if (request->chunks().size() > 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      to_advise_.push_back(request);
+      to_advise_ready_.notify_one();
+      return;
+    }
+    // One chunk: advising it here costs less than waking the advisor.
+    AdviseAll(*request);
     std::lock_guard<std::mutex> lock(mutex_);
-    to_advise_.push_back(request);
-    to_advise_ready_.notify_one();
+    Enqueue(request);
   }
 
  private:
@@ -69,10 +76,11 @@ class WorkersBackend : public PrefetchBackendImpl {
     size_t chunk;
   };
 
-  // Starts readahead for whole requests, in the order they came, then hands
-  // their chunks to the workers: the device gets every request at its queue
-  // depth, not one chunk per worker, and the requesting thread (an executor,
-  // often) does not spend its time allocating page cache and queueing I/O.
+  // Starts readahead for whole requests of many chunks, in the order they
+  // came, then hands their chunks to the workers: the device gets every
+  // request at its queue depth, not one chunk per worker, and the requesting
+  // thread (an executor, often) does not spend its time allocating page
+  // cache for megabytes.
   void Advise() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
@@ -82,22 +90,27 @@ class WorkersBackend : public PrefetchBackendImpl {
       std::vector<PrefetchRequest*> requests;
       requests.swap(to_advise_);
       lock.unlock();
-      for (PrefetchRequest* request : requests) {
-        for (size_t i = 0; i < request->chunks().size(); ++i) {
-          const PrefetchChunk& chunk = request->chunks()[i];
-          (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
-                             request->ContextOf(i));
-        }
-      }
+      for (PrefetchRequest* request : requests) AdviseAll(*request);
       lock.lock();
-      for (PrefetchRequest* request : requests) {
-        for (size_t i = 0; i < request->chunks().size(); ++i) {
-          queue_.push_back({request, i});
-          // One thread per chunk: waking them all for a one-page request
-          // costs a context switch per idle thread.
-          ready_.notify_one();
-        }
-      }
+      for (PrefetchRequest* request : requests) Enqueue(request);
+    }
+  }
+
+  static void AdviseAll(const PrefetchRequest& request) {
+    for (size_t i = 0; i < request.chunks().size(); ++i) {
+      const PrefetchChunk& chunk = request.chunks()[i];
+      (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
+                         request.ContextOf(i));
+    }
+  }
+
+  // Under mutex_.
+  void Enqueue(PrefetchRequest* request) {
+    for (size_t i = 0; i < request->chunks().size(); ++i) {
+      queue_.push_back({request, i});
+      // One thread per chunk: waking them all for a one-page request costs a
+      // context switch per idle thread.
+      ready_.notify_one();
     }
   }
 
