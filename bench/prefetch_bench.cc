@@ -63,24 +63,17 @@
 
 #include <fcntl.h>
 #include <liburing.h>
-#include <linux/magic.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,19 +85,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "bench/bench_support.h"
 #include "mmapio/prefetch.h"
 #include "mmapio/region.h"
-#include "mmapio/residency.h"
 #include "tools/format.h"
 
-namespace mmapio {
+namespace mmapio::bench {
 namespace {
 
 constexpr uint64_t kPage = 4096;
@@ -118,42 +109,16 @@ constexpr int kPreadThreads = 8;
 constexpr uint64_t kPreadBlock = uint64_t{1} << 20;
 constexpr uint64_t kSweepLeadsMiB[] = {2, 8, 32, 128};
 
-// The data file, removed at exit and on SIGINT/SIGTERM. A fixed buffer,
-// because the signal handler may only call unlink on it.
-char g_data_path[4096];
-
-void RemoveDataFile() {
-  if (g_data_path[0] != '\0') unlink(g_data_path);
-}
-
-extern "C" void RemoveDataFileAndDie(int signo) {
-  RemoveDataFile();
-  signal(signo, SIG_DFL);
-  raise(signo);
-}
-
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "prefetch_bench: %s\n", message.c_str());
-  std::exit(1);
-}
-
-[[noreturn]] void DieErrno(const std::string& what) {
-  Die(absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
-void Log(const std::string& message) {
-  std::fprintf(stderr, "prefetch_bench: %s\n", message.c_str());
-}
-
-double Now() {
-  return std::chrono::duration<double>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // What byte 0 of page `page` holds.
 uint8_t Stamp(uint64_t page) {
   return static_cast<uint8_t>((page * 0x9E3779B97F4A7C15ull) >> 56);
+}
+
+// The data file's contents: a CreateDataFile fill.
+void FillStamps(uint64_t offset, uint8_t* block, uint64_t length) {
+  for (uint64_t at = 0; at < length; at += kPage) {
+    block[at] = Stamp((offset + at) / kPage);
+  }
 }
 
 struct Config {
@@ -185,11 +150,6 @@ constexpr char kUsage[] =
     "  --workloads  which workloads to run (default all three)\n"
     "BYTES takes a K, M, G or T suffix (powers of 1024).\n";
 
-[[noreturn]] void UsageError(const std::string& message) {
-  std::fprintf(stderr, "prefetch_bench: %s\n%s", message.c_str(), kUsage);
-  std::exit(2);
-}
-
 std::optional<uint64_t> ParseBytes(absl::string_view text) {
   absl::StatusOr<uint64_t> bytes = cli::ParseSize(text);
   if (!bytes.ok()) return std::nullopt;
@@ -199,17 +159,7 @@ std::optional<uint64_t> ParseBytes(absl::string_view text) {
 Config ParseFlags(int argc, char** argv) {
   Config config;
   for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    const size_t equals = arg.find('=');
-    if (!absl::StartsWith(arg, "--") || equals == absl::string_view::npos) {
-      UsageError(absl::StrCat("expected --name=value, got ", arg));
-    }
-    const absl::string_view name = arg.substr(2, equals - 2);
-    const absl::string_view value = arg.substr(equals + 1);
+    const auto [name, value] = ParseFlag(argv[i], kUsage);
     std::optional<uint64_t> bytes = ParseBytes(value);
     uint64_t number = 0;
     const bool is_number = absl::SimpleAtoi(value, &number);
@@ -226,183 +176,25 @@ Config ParseFlags(int argc, char** argv) {
     } else if (name == "seed" && is_number) {
       config.seed = number;
     } else if (name == "workloads") {
-      config.seq = config.random = config.lead_sweep = false;
-      for (absl::string_view w : absl::StrSplit(value, ',')) {
-        if (w == "seq") {
-          config.seq = true;
-        } else if (w == "random") {
-          config.random = true;
-        } else if (w == "lead") {
-          config.lead_sweep = true;
-        } else {
-          UsageError(absl::StrCat("unknown workload ", w));
-        }
-      }
+      ParseWorkloads(value,
+                     {{"seq", &config.seq},
+                      {"random", &config.random},
+                      {"lead", &config.lead_sweep}},
+                     kUsage);
     } else {
-      UsageError(absl::StrCat("bad flag or value: ", arg));
+      UsageError(absl::StrCat("bad flag or value: ", argv[i]), kUsage);
     }
   }
   if (config.size < kChunk || config.size % kChunk != 0) {
-    UsageError("--size must be a positive multiple of 2 MiB");
+    UsageError("--size must be a positive multiple of 2 MiB", kUsage);
   }
   if (config.lead < kChunk || config.lead % kChunk != 0) {
-    UsageError("--lead must be a positive multiple of 2 MiB");
+    UsageError("--lead must be a positive multiple of 2 MiB", kUsage);
   }
   if (config.reads > config.size / kPage) {
-    UsageError("--reads exceeds the pages of the file");
+    UsageError("--reads exceeds the pages of the file", kUsage);
   }
   return config;
-}
-
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ScopedFd(const std::string& path, int flags)
-      : fd_(open(path.c_str(), flags)) {
-    if (fd_ < 0) DieErrno(absl::StrCat("open ", path));
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  ~ScopedFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-class Mapping {
- public:
-  Mapping(int fd, uint64_t size) : size_(size) {
-    void* base = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) DieErrno("mmap");
-    base_ = static_cast<const uint8_t*>(base);
-  }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() { munmap(const_cast<uint8_t*>(base_), size_); }
-  const uint8_t* data() const { return base_; }
-  void Advise(int advice) const {
-    if (madvise(const_cast<uint8_t*>(base_), size_, advice) != 0) {
-      DieErrno("madvise");
-    }
-  }
-
- private:
-  const uint8_t* base_;
-  uint64_t size_;
-};
-
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
-using AlignedBuffer = std::unique_ptr<uint8_t[], AlignedFree>;
-
-AlignedBuffer AllocateAligned(size_t bytes) {
-  void* p = std::aligned_alloc(kPage, bytes);
-  if (p == nullptr) Die("out of memory");
-  return AlignedBuffer(static_cast<uint8_t*>(p));
-}
-
-std::string FilesystemName(int64_t type) {
-  switch (type) {
-    case EXT4_SUPER_MAGIC:
-      return "ext2/3/4";
-    case XFS_SUPER_MAGIC:
-      return "xfs";
-    case BTRFS_SUPER_MAGIC:
-      return "btrfs";
-    case TMPFS_MAGIC:
-      return "tmpfs";
-    case RAMFS_MAGIC:
-      return "ramfs";
-    case OVERLAYFS_SUPER_MAGIC:
-      return "overlayfs";
-    default:
-      return absl::StrFormat("0x%x", type);
-  }
-}
-
-// Refuses directories whose pages can never be cold, or that cannot hold the
-// file; returns the filesystem's name.
-std::string CheckDir(const Config& config) {
-  struct statfs fs;
-  if (statfs(config.dir.c_str(), &fs) != 0) DieErrno(config.dir);
-  const std::string name = FilesystemName(fs.f_type);
-  if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) {
-    Die(absl::StrCat(config.dir, " is ", name,
-                     ": its pages live only in memory and cannot be made "
-                     "cold; pass --dir on a disk filesystem"));
-  }
-  struct statvfs vfs;
-  if (statvfs(config.dir.c_str(), &vfs) != 0) DieErrno(config.dir);
-  const uint64_t free_bytes = uint64_t{vfs.f_bavail} * vfs.f_frsize;
-  if (free_bytes < config.size + (uint64_t{256} << 20)) {
-    Die(absl::StrFormat("%s has %d MiB free; the data file needs %d MiB",
-                        config.dir, free_bytes >> 20, config.size >> 20));
-  }
-  return name;
-}
-
-// Writes real blocks, not a sparse or fallocated file: reading a hole or an
-// unwritten extent costs no I/O and would flatter every variant.
-std::string CreateDataFile(const Config& config) {
-  const std::string path =
-      absl::StrCat(config.dir, "/mmapio-prefetch-bench.", getpid(), ".dat");
-  if (path.size() >= sizeof(g_data_path)) Die("--dir is too long");
-  const int fd =
-      open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) DieErrno(absl::StrCat("create ", path));
-  std::memcpy(g_data_path, path.c_str(), path.size() + 1);
-  ScopedFd closer(fd);
-  constexpr uint64_t kBlock = uint64_t{8} << 20;
-  AlignedBuffer block = AllocateAligned(kBlock);
-  std::memset(block.get(), 0xa5, kBlock);
-  for (uint64_t offset = 0; offset < config.size; offset += kBlock) {
-    const uint64_t length = std::min(kBlock, config.size - offset);
-    for (uint64_t at = 0; at < length; at += kPage) {
-      block[at] = Stamp((offset + at) / kPage);
-    }
-    for (uint64_t done = 0; done < length;) {
-      const ssize_t n = pwrite(fd, block.get() + done, length - done,
-                               static_cast<off_t>(offset + done));
-      if (n <= 0) DieErrno(absl::StrCat("write ", path));
-      done += static_cast<uint64_t>(n);
-    }
-  }
-  if (fdatasync(fd) != 0) DieErrno(absl::StrCat("fdatasync ", path));
-  return path;
-}
-
-// Drops the file from the page cache and checks that it is gone. Every
-// mapping of it must be gone too: DONTNEED leaves mapped pages alone.
-void MakeCold(const std::string& path) {
-  for (int attempt = 0;; ++attempt) {
-    {
-      ScopedFd fd(path, O_RDONLY | O_CLOEXEC);
-      // Dirty pages would survive DONTNEED; there are none after creation,
-      // but a cheap fdatasync makes that a fact rather than an assumption.
-      if (fdatasync(fd.get()) != 0) DieErrno("fdatasync");
-      const int error = posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-      if (error != 0) Die(absl::StrCat("fadvise: ", std::strerror(error)));
-    }
-    absl::StatusOr<FileResidency> residency = SummarizeFile(path);
-    if (!residency.ok()) Die(std::string(residency.status().message()));
-    const uint64_t resident = residency->summary.resident_pages;
-    if (resident == 0) return;
-    if (attempt == 3) {
-      Die(absl::StrFormat("%s keeps %d of %d pages cached after DONTNEED", path,
-                          resident, residency->summary.pages));
-    }
-    usleep(100000);
-  }
-}
-
-double ThreadCpuSeconds() {
-  struct timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 int64_t ThreadMajorFaults() {
@@ -447,13 +239,7 @@ struct Measurement {
   std::optional<double> ready_chunk_share;
 };
 
-struct Variant {
-  std::string name;
-  std::string kind;  // "baseline", "reference" or "mmapio".
-  std::string description;
-  std::function<Measurement()> run;
-  std::string skipped;  // Why the variant cannot run here, or empty.
-};
+using Variant = bench::Variant<Measurement>;
 
 struct Workload {
   std::string name;
@@ -477,13 +263,6 @@ struct Result {
   std::vector<double> ready_shares;
 };
 
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 // ---------------------------------------------------------------------------
 // Sequential scan baselines.
 
@@ -496,8 +275,7 @@ struct SeqSetup {
 Measurement SeqMmap(const SeqSetup& setup, std::optional<int> advice) {
   Measurement m;
   const double start = Now();
-  ScopedFd fd(setup.path, O_RDONLY | O_CLOEXEC);
-  Mapping map(fd.get(), setup.size);
+  Mapping map(setup.path, setup.size);
   if (advice.has_value()) map.Advise(*advice);
   FaultMeter faults;
   for (uint64_t offset = 0; offset < setup.size; offset += kChunk) {
@@ -514,8 +292,7 @@ Measurement SeqMmap(const SeqSetup& setup, std::optional<int> advice) {
 Measurement SeqPopulateHelper(const SeqSetup& setup) {
   Measurement m;
   const double start = Now();
-  ScopedFd fd(setup.path, O_RDONLY | O_CLOEXEC);
-  Mapping map(fd.get(), setup.size);
+  Mapping map(setup.path, setup.size);
   std::atomic<uint64_t> populated{0};
   std::atomic<uint64_t> consumed{0};
   std::atomic<int> error{0};
@@ -611,8 +388,7 @@ std::vector<uint64_t> RandomPages(uint64_t file_pages, uint64_t count,
 Measurement RandomMmap(const RandomSetup& setup, bool willneed) {
   Measurement m;
   const double start = Now();
-  ScopedFd fd(setup.path, O_RDONLY | O_CLOEXEC);
-  Mapping map(fd.get(), setup.size);
+  Mapping map(setup.path, setup.size);
   map.Advise(MADV_RANDOM);
   for (size_t batch = 0; batch < setup.pages.size(); batch += kBatch) {
     if (willneed) {
@@ -766,12 +542,6 @@ struct CompletionState {
   }
 };
 
-Region OpenRegion(const std::string& path) {
-  absl::StatusOr<Region> region = Region::Open(path);
-  if (!region.ok()) Die(region.status().ToString());
-  return *std::move(region);
-}
-
 // The reader keeps up to `lead` bytes of 2 MiB Prefetch requests in flight
 // ahead of itself; with `wait`, it waits for a chunk's callback before
 // touching it. Without (madvise: completion means "requested"), it only
@@ -858,59 +628,9 @@ Measurement RandomEngine(const RandomSetup& setup, PrefetchEngine& engine) {
   return m;
 }
 
-// The engines live for the whole run; each backend is created once.
-struct Engines {
-  std::vector<std::pair<PrefetchBackend, std::unique_ptr<PrefetchEngine>>>
-      engines;
-  std::vector<std::pair<PrefetchBackend, std::string>> failures;
+using Engines = bench::Engines<PrefetchEngine>;
 
-  PrefetchEngine* Get(PrefetchBackend backend) {
-    for (auto& [b, engine] : engines) {
-      if (b == backend) return engine.get();
-    }
-    return nullptr;
-  }
-  std::string Failure(PrefetchBackend backend) const {
-    for (const auto& [b, why] : failures) {
-      if (b == backend) return why;
-    }
-    return "";
-  }
-};
-
-Engines CreateEngines() {
-  Engines result;
-  for (PrefetchBackend backend :
-       {PrefetchBackend::kIoUring, PrefetchBackend::kWorkers,
-        PrefetchBackend::kMadvise}) {
-    PrefetchOptions options;
-    options.backend = backend;
-    absl::StatusOr<std::unique_ptr<PrefetchEngine>> engine =
-        PrefetchEngine::Create(options);
-    if (engine.ok()) {
-      result.engines.emplace_back(backend, *std::move(engine));
-    } else {
-      result.failures.emplace_back(backend, engine.status().ToString());
-      Log(absl::StrCat("engine ", PrefetchBackendName(backend),
-                       " unavailable: ", engine.status().ToString()));
-    }
-  }
-  return result;
-}
-
-Variant EngineVariant(Engines& engines, PrefetchBackend backend,
-                      std::string name, std::string description,
-                      std::function<Measurement(PrefetchEngine&)> run) {
-  Variant v{std::move(name), "mmapio", std::move(description), nullptr, ""};
-  if (PrefetchEngine* engine = engines.Get(backend); engine != nullptr) {
-    v.run = [engine, run] { return run(*engine); };
-  } else {
-    v.skipped = engines.Failure(backend);
-  }
-  return v;
-}
-
-void AddSeqEngineVariants(const SeqSetup& setup, Engines& engines,
+void AddSeqEngineVariants(const SeqSetup& setup, const Engines& engines,
                           Workload& workload) {
   const std::string lead = absl::StrCat(setup.lead >> 20, " MiB");
   for (PrefetchBackend backend :
@@ -932,7 +652,7 @@ void AddSeqEngineVariants(const SeqSetup& setup, Engines& engines,
       }));
 }
 
-void AddRandomEngineVariants(const RandomSetup& setup, Engines& engines,
+void AddRandomEngineVariants(const RandomSetup& setup, const Engines& engines,
                              Workload& workload) {
   for (PrefetchBackend backend :
        {PrefetchBackend::kIoUring, PrefetchBackend::kWorkers}) {
@@ -952,7 +672,7 @@ void AddRandomEngineVariants(const RandomSetup& setup, Engines& engines,
       }));
 }
 
-void AddLeadSweepVariants(const SeqSetup& setup, Engines& engines,
+void AddLeadSweepVariants(const SeqSetup& setup, const Engines& engines,
                           Workload& workload) {
   for (uint64_t mib : kSweepLeadsMiB) {
     workload.variants.push_back(EngineVariant(
@@ -974,54 +694,41 @@ std::vector<Result> RunWorkload(const Workload& workload,
   for (const Variant& variant : workload.variants) {
     results.push_back(Result{&workload, &variant, {}, {}, {}, {}, {}, {}});
   }
-  Log(absl::StrFormat("%s: %d variants, %d rounds", workload.name,
-                      workload.variants.size(), rounds));
-  for (int round = 0; round < rounds; ++round) {
-    for (Result& result : results) {
-      const Variant& variant = *result.variant;
-      if (!variant.skipped.empty()) continue;
-      MakeCold(path);
-      const double cpu_start = ThreadCpuSeconds();
-      const double wall_start = Now();
-      const Measurement m = variant.run();
-      const double blocked =
-          1 - (ThreadCpuSeconds() - cpu_start) / (Now() - wall_start);
-      if (m.checksum != workload.expected_checksum) {
-        Die(absl::StrFormat("%s/%s read wrong data: checksum %d, expected %d",
-                            workload.name, variant.name, m.checksum,
-                            workload.expected_checksum));
-      }
-      const double value = workload.work / m.seconds / workload.unit_scale;
-      result.samples.push_back(value);
-      result.seconds.push_back(m.seconds);
-      result.blocked_shares.push_back(std::max(0.0, blocked));
-      if (m.faults.has_value()) {
-        result.no_majflt_shares.push_back(
-            static_cast<double>(m.faults->clean_chunks()) / m.faults->chunks());
-        result.major_faults.push_back(static_cast<double>(m.faults->total()));
-      }
-      if (m.ready_chunk_share.has_value()) {
-        result.ready_shares.push_back(*m.ready_chunk_share);
-      }
-      Log(absl::StrFormat("  round %d %-22s %9.3f %s", round + 1, variant.name,
-                          value, workload.unit));
-    }
-  }
+  RunInterleaved(
+      workload.name, workload.variants, rounds, [&](int round, size_t i) {
+        Result& result = results[i];
+        const Variant& variant = *result.variant;
+        MakeCold(path);
+        const double cpu_start = ThreadCpuSeconds();
+        const double wall_start = Now();
+        const Measurement m = variant.run();
+        const double blocked =
+            1 - (ThreadCpuSeconds() - cpu_start) / (Now() - wall_start);
+        if (m.checksum != workload.expected_checksum) {
+          Die(absl::StrFormat("%s/%s read wrong data: checksum %d, expected %d",
+                              workload.name, variant.name, m.checksum,
+                              workload.expected_checksum));
+        }
+        const double value = workload.work / m.seconds / workload.unit_scale;
+        result.samples.push_back(value);
+        result.seconds.push_back(m.seconds);
+        result.blocked_shares.push_back(std::max(0.0, blocked));
+        if (m.faults.has_value()) {
+          result.no_majflt_shares.push_back(
+              static_cast<double>(m.faults->clean_chunks()) /
+              m.faults->chunks());
+          result.major_faults.push_back(static_cast<double>(m.faults->total()));
+        }
+        if (m.ready_chunk_share.has_value()) {
+          result.ready_shares.push_back(*m.ready_chunk_share);
+        }
+        Log(absl::StrFormat("  round %d %-22s %9.3f %s", round + 1,
+                            variant.name, value, workload.unit));
+      });
   return results;
 }
 
 using cli::JsonString;
-
-std::string JsonNumber(double value) { return absl::StrFormat("%.6g", value); }
-
-std::string JsonArray(const std::vector<double>& values) {
-  return absl::StrCat("[",
-                      absl::StrJoin(values, ", ",
-                                    [](std::string* out, double v) {
-                                      out->append(JsonNumber(v));
-                                    }),
-                      "]");
-}
 
 std::string ResultJson(const Result& r) {
   const Workload& w = *r.workload;
@@ -1071,11 +778,7 @@ void PrintTable(const std::vector<Result>& results, int rounds) {
   };
   for (const Result& r : results) {
     const Variant& v = *r.variant;
-    if (!v.skipped.empty()) {
-      std::fprintf(stderr, "  %-22s %-9s skipped: %s\n", v.name.c_str(),
-                   v.kind.c_str(), v.skipped.c_str());
-      continue;
-    }
+    if (PrintIfSkipped(v, 22, 9)) continue;
     const double median = Median(r.samples);
     const auto [min, max] =
         std::minmax_element(r.samples.begin(), r.samples.end());
@@ -1092,19 +795,24 @@ void PrintTable(const std::vector<Result>& results, int rounds) {
 }
 
 int Main(int argc, char** argv) {
+  SetProgramName("prefetch_bench");
   const Config config = ParseFlags(argc, argv);
   if (sysconf(_SC_PAGESIZE) != static_cast<long>(kPage)) {
     Die("the workloads are defined for 4 KiB pages");
   }
-  const std::string filesystem = CheckDir(config);
-  std::atexit(RemoveDataFile);
-  signal(SIGINT, RemoveDataFileAndDie);
-  signal(SIGTERM, RemoveDataFileAndDie);
+  const std::string filesystem =
+      CheckDir(config.dir, config.size, "the data file needs");
+  RemoveDataFilesAtExit();
 
   Log(absl::StrFormat("writing %d MiB to %s", config.size >> 20, config.dir));
-  const std::string path = CreateDataFile(config);
+  const std::string path = CreateDataFile(
+      absl::StrCat(config.dir, "/mmapio-prefetch-bench.", getpid(), ".dat"),
+      config.size, FillStamps);
   const uint64_t file_pages = config.size / kPage;
-  Engines engines = CreateEngines();
+  Engines engines = CreateEngines<PrefetchEngine>(
+      {PrefetchBackend::kIoUring, PrefetchBackend::kWorkers,
+       PrefetchBackend::kMadvise},
+      {});
 
   const SeqSetup seq{path, config.size, config.lead};
   uint64_t seq_checksum = 0;
@@ -1225,6 +933,6 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace mmapio
+}  // namespace mmapio::bench
 
-int main(int argc, char** argv) { return mmapio::Main(argc, argv); }
+int main(int argc, char** argv) { return mmapio::bench::Main(argc, argv); }

@@ -453,7 +453,7 @@ md.append("")
 md.append("## One executor thread on cold files (`//bench:executor_bench`)")
 md.append("")
 if executor is None:
-    md.append(f"Not measured: {results['status']['executor_bench']}.")
+    md.append("No results (see above).")
 else:
     config = executor["config"]
     md.append(
@@ -467,7 +467,9 @@ else:
         f"{config['tick_us']} µs on a fixed schedule; lateness is how late each "
         "tick ran, each tick a stall swallowed counted with its own lateness "
         "(medians over rounds of each round's percentile). *CPU/record*: the "
-        "executor thread's CPU time per record read.")
+        "executor thread's CPU time per record read. *resident at end*: share "
+        "of the file cached when the variant stopped; lookups find records "
+        "earlier ones read, the more often the more records a variant reads.")
     rows_by = {}
     for r in executor["results"]:
         rows_by.setdefault(r["workload"], []).append(r)
@@ -489,7 +491,7 @@ else:
         limit = (f"{config['lookups']} lookups" if config["lookups"]
                  else f"{config['seconds']} s")
         md.append("")
-        md.append(f"### Executor stalls (`executor_stall`, records/s)")
+        md.append("### Executor stalls (`executor_stall`, records/s)")
         md.append("")
         md.append(
             f"One EventLoop thread runs {config['tasks']} lookup coroutines; a "
@@ -499,23 +501,31 @@ else:
         md.append("")
         md.append("| variant | kind | what | median records/s | min–max | × mmap_naive | "
                   "ticker p50 | ticker p99 | ticker max | p99 mmap_naive ÷ this | "
-                  "CPU/record |")
-        md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+                  "CPU/record | resident at end |")
+        md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in stall_rows:
             if r["value"] is None:
                 md.append(f"| `{r['variant']}` | {r['kind']} | {r['description']} | "
-                          f"skipped: {r.get('skipped', '?')} | | | | | | | |")
+                          f"skipped: {r.get('skipped', '?')} | | | | | | | | |")
                 continue
             v = r["value"]
-            speed = times(v / naive["value"]) if naive and naive["value"] else "—"
             p99 = late(r, "p99")
             lateness = (times(late(naive, "p99") / p99)
                         if naive and p99 else "—")
+            if r["kind"] == "reference":
+                # The ticker alone reads no records.
+                records, speed, cpu = "— | —", "—", "—"
+            else:
+                records = (f"{fmt(v)} | "
+                           f"{fmt(min(r['samples']))}–{fmt(max(r['samples']))}")
+                speed = (times(v / naive["value"])
+                         if naive and naive["value"] else "—")
+                cpu = f"{r['executor_cpu_us_per_record']:.2f} µs"
             md.append(
-                f"| `{r['variant']}` | {r['kind']} | {r['description']} | {fmt(v)} | "
-                f"{fmt(min(r['samples']))}–{fmt(max(r['samples']))} | {speed} | "
+                f"| `{r['variant']}` | {r['kind']} | {r['description']} | {records} | "
+                f"{speed} | "
                 f"{fmt(late(r, 'p50'))} µs | {fmt(p99)} µs | {fmt(late(r, 'max'))} µs | "
-                f"{lateness} | {r['executor_cpu_us_per_record']:.2f} µs |")
+                f"{lateness} | {cpu} | {pct(r.get('resident_share_at_end'))} |")
 
     hazard_rows = rows_by.get("classic_hazard", [])
     if hazard_rows:
@@ -528,22 +538,25 @@ else:
         md.append(
             f"The sum of every 512th byte of {config['hazard_files']} cold files of "
             f"{config['hazard_file_bytes'] / 2**20:.0f} MiB; every variant must find "
-            "the same sum. GB/s: 10^9 bytes of file per second of wall time.")
+            "the same sum. GB/s: 10^9 bytes of file per second of wall time. "
+            "*executor CPU*: CPU time of the one thread that does the work, "
+            "over wall time.")
         md.append("")
         md.append(f"| variant | kind | what | median GB/s | min–max | × {baseline_name} | "
-                  "× mmap_naive |")
-        md.append("| --- | --- | --- | --- | --- | --- | --- |")
+                  "× mmap_naive | executor CPU |")
+        md.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in hazard_rows:
             if r["value"] is None:
                 md.append(f"| `{r['variant']}` | {r['kind']} | {r['description']} | "
-                          f"skipped: {r.get('skipped', '?')} | | | |")
+                          f"skipped: {r.get('skipped', '?')} | | | | |")
                 continue
             v = r["value"]
             md.append(
                 f"| `{r['variant']}` | {r['kind']} | {r['description']} | {fmt(v)} | "
                 f"{fmt(min(r['samples']))}–{fmt(max(r['samples']))} | "
                 f"{times(v / threads) if threads else '—'} | "
-                f"{times(v / naive) if naive else '—'} |")
+                f"{times(v / naive) if naive else '—'} | "
+                f"{pct(r.get('executor_cpu_share'))} |")
 
     if executor.get("targets"):
         md.append("")
