@@ -1,5 +1,6 @@
 #include "mmapio/async_engine.h"
 
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -212,7 +213,17 @@ void AsyncEngine::Shared::ArmTimer(absl::Time when) {
 absl::StatusOr<std::unique_ptr<AsyncEngine>> AsyncEngine::Create(
     PrefetchOptions options) {
   absl::StatusOr<std::unique_ptr<PrefetchEngine>> prefetch =
-      PrefetchEngine::Create(options);
+      absl::UnavailableError("not tried");
+  // Requests here are mostly small and random, which the workers backend
+  // serves at twice io_uring's rate (bench/RESULTS.md, executor_stall).
+  const char* forced = getenv("MMAPIO_PREFETCH_BACKEND");
+  if (options.backend == PrefetchBackend::kAuto &&
+      (forced == nullptr || *forced == '\0')) {
+    PrefetchOptions workers = options;
+    workers.backend = PrefetchBackend::kWorkers;
+    prefetch = PrefetchEngine::Create(workers);
+  }
+  if (!prefetch.ok()) prefetch = PrefetchEngine::Create(options);
   if (!prefetch.ok()) return prefetch.status();
   if ((*prefetch)->backend() == PrefetchBackend::kMadvise) {
     const std::string why =
