@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stop_token>
 #include <string>
@@ -32,10 +33,7 @@ constexpr uint64_t kPage = 4096;
 std::unique_ptr<AsyncEngine> MakeEngine(PrefetchBackend backend,
                                         PrefetchOptions options = {}) {
   options.backend = backend;
-  absl::StatusOr<std::unique_ptr<AsyncEngine>> engine =
-      AsyncEngine::Create(options);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return engine.ok() ? *std::move(engine) : nullptr;
+  return testing::OrFail(AsyncEngine::Create(options));
 }
 
 // Polls `engine` on this thread, waiting on its descriptor, until `done`.
@@ -345,40 +343,63 @@ TEST_P(AsyncTest, TruncationArrivesAsOutOfRange) {
       engine->WaitResident(*region, {.offset = 0, .length = 16 * kPage}).ok());
 }
 
-TEST_P(AsyncTest, DeadlinesAndCancellationCompleteWaitingRequests) {
-  testing::ScopedEioFilesystem fs(64 * kPage, {});
-  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
-  absl::StatusOr<Region> region = Region::Open(fs.path());
-  ASSERT_TRUE(region.ok());
-  std::unique_ptr<AsyncEngine> engine = Engine({.chunk_bytes = 4 * kPage});
-  ASSERT_NE(engine, nullptr);
+// Reads of a FUSE file whose server is stopped: they wait, so requests stay
+// pending until cancelled, past their deadline, or the server runs again.
+class StalledReadTest : public AsyncTest {
+ protected:
+  void SetUp() override {
+    fs_.emplace(64 * kPage, std::vector<uint64_t>{});
+    if (fs_->path().empty()) GTEST_SKIP() << fs_->skip_reason();
+    absl::StatusOr<Region> region = Region::Open(fs_->path());
+    ASSERT_TRUE(region.ok());
+    region_.emplace(*std::move(region));
+    engine_ = Engine({.chunk_bytes = 4 * kPage});
+    ASSERT_NE(engine_, nullptr);
+    stopped_.emplace(fs_->server_pid());
+  }
+
+  // The engine waits for the reads in flight: they must end first.
+  void TearDown() override {
+    ContinueServer();
+    engine_.reset();
+  }
+
+  void ContinueServer() { stopped_.reset(); }
+  const Region& region() const { return *region_; }
+  AsyncEngine& engine() { return *engine_; }
+
+  std::optional<testing::ScopedEioFilesystem> fs_;
+  std::optional<Region> region_;
+  std::unique_ptr<AsyncEngine> engine_;
+  std::optional<StoppedServer> stopped_;
+};
+
+TEST_P(StalledReadTest, DeadlinesAndCancellationCompleteWaitingRequests) {
   {
-    // Nothing can be read while the server is stopped.
-    StoppedServer stopped(fs.server_pid());
     std::optional<absl::Status> timed_out;
-    engine->EnsureResident(
-        *region, {.offset = 0, .length = kPage},
+    engine().EnsureResident(
+        region(), {.offset = 0, .length = kPage},
         [&](absl::StatusOr<ResidentView> view) { timed_out = view.status(); },
         {.deadline = absl::Now() + absl::Milliseconds(20)});
     std::stop_source cancel;
     std::optional<absl::Status> cancelled;
-    engine->EnsureResident(
-        *region, {.offset = 8 * kPage, .length = kPage},
+    engine().EnsureResident(
+        region(), {.offset = 8 * kPage, .length = kPage},
         [&](absl::StatusOr<ResidentView> view) { cancelled = view.status(); },
         {.cancel = cancel.get_token()});
-    PollUntil(*engine, [&] { return timed_out.has_value(); });
+    PollUntil(engine(), [&] { return timed_out.has_value(); });
     EXPECT_EQ(timed_out->code(), absl::StatusCode::kDeadlineExceeded)
         << *timed_out;
     EXPECT_THAT(timed_out->message(),
-                HasSubstr("EnsureResident \"" + fs.path() + "\" [0, 4096)"));
+                HasSubstr("EnsureResident \"" + fs_->path() + "\" [0, 4096)"));
     EXPECT_FALSE(cancelled.has_value());
     std::thread([&] { cancel.request_stop(); }).join();
-    PollUntil(*engine, [&] { return cancelled.has_value(); });
+    PollUntil(engine(), [&] { return cancelled.has_value(); });
     EXPECT_EQ(cancelled->code(), absl::StatusCode::kCancelled) << *cancelled;
 
     // The blocking form, from this thread and cancelled from another.
-    absl::StatusOr<ResidentView> waited = engine->WaitResident(
-        *region, {.offset = 16 * kPage, .length = kPage},
+    absl::StatusOr<ResidentView> waited = engine().WaitResident(
+        region(), {.offset = 16 * kPage, .length = kPage},
         {.deadline = absl::Now() + absl::Milliseconds(20)});
     EXPECT_EQ(waited.status().code(), absl::StatusCode::kDeadlineExceeded);
     std::stop_source stop;
@@ -387,45 +408,39 @@ TEST_P(AsyncTest, DeadlinesAndCancellationCompleteWaitingRequests) {
       stop.request_stop();
     });
     waited =
-        engine->WaitResident(*region, {.offset = 24 * kPage, .length = kPage},
-                             {.cancel = stop.get_token()});
+        engine().WaitResident(region(), {.offset = 24 * kPage, .length = kPage},
+                              {.cancel = stop.get_token()});
     canceller.join();
     EXPECT_EQ(waited.status().code(), absl::StatusCode::kCancelled);
   }
   // The reads still in flight end once the server runs again, and nothing
   // completes twice.
-  EXPECT_EQ(engine->Poll(), 0u);
+  ContinueServer();
+  EXPECT_EQ(engine().Poll(), 0u);
   EXPECT_TRUE(
-      engine->WaitResident(*region, {.offset = 0, .length = kPage}).ok());
+      engine().WaitResident(region(), {.offset = 0, .length = kPage}).ok());
 }
 
-TEST_P(AsyncTest, CompletionsRunInTheOrderTheyBecameReady) {
-  testing::ScopedEioFilesystem fs(64 * kPage, {});
-  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
-  absl::StatusOr<Region> region = Region::Open(fs.path());
-  ASSERT_TRUE(region.ok());
-  std::unique_ptr<AsyncEngine> engine = Engine({.chunk_bytes = 4 * kPage});
-  ASSERT_NE(engine, nullptr);
-  StoppedServer stopped(fs.server_pid());
+TEST_P(StalledReadTest, CompletionsRunInTheOrderTheyBecameReady) {
   // Nothing can be read, so each request becomes ready when it is
   // cancelled: in the order of the cancellations.
   std::vector<std::stop_source> sources(4);
   std::vector<int> order;
   for (int i = 0; i < 3; ++i) {
-    engine->EnsureResident(*region, {.offset = i * 8 * kPage, .length = kPage},
-                           [&, i](absl::StatusOr<ResidentView> view) {
-                             EXPECT_EQ(view.status().code(),
-                                       absl::StatusCode::kCancelled);
-                             order.push_back(i);
-                           },
-                           {.cancel = sources[i].get_token()});
+    engine().EnsureResident(
+        region(), {.offset = i * 8 * kPage, .length = kPage},
+        [&, i](absl::StatusOr<ResidentView> view) {
+          EXPECT_EQ(view.status().code(), absl::StatusCode::kCancelled);
+          order.push_back(i);
+        },
+        {.cancel = sources[i].get_token()});
   }
   // A batch shares one token: every range and the batch end Cancelled.
   std::vector<ByteRange> ranges = {{.offset = 40 * kPage, .length = 10},
                                    {.offset = 48 * kPage, .length = 10}};
   std::vector<absl::StatusCode> batch_codes;
-  engine->EnsureResidentBatch(
-      *region, ranges,
+  engine().EnsureResidentBatch(
+      region(), ranges,
       [&](size_t, absl::StatusOr<ResidentView> view) {
         batch_codes.push_back(view.status().code());
       },
@@ -437,14 +452,14 @@ TEST_P(AsyncTest, CompletionsRunInTheOrderTheyBecameReady) {
   // And a coroutine, with a deadline.
   std::optional<absl::Status> awaited;
   const auto awaiter = [&]() -> DetachedTask {
-    absl::StatusOr<ResidentView> view = co_await engine->Resident(
-        *region, {.offset = 56 * kPage, .length = kPage},
+    absl::StatusOr<ResidentView> view = co_await engine().Resident(
+        region(), {.offset = 56 * kPage, .length = kPage},
         {.deadline = absl::Now() + absl::Milliseconds(10)});
     awaited = view.status();
   };
   awaiter();
   for (int i : {2, 0, 3, 1}) sources[i].request_stop();
-  PollUntil(*engine, [&] { return order.size() == 4 && awaited.has_value(); });
+  PollUntil(engine(), [&] { return order.size() == 4 && awaited.has_value(); });
   EXPECT_THAT(order, ::testing::ElementsAre(2, 0, 3, 1));
   EXPECT_THAT(batch_codes,
               ::testing::Each(::testing::Eq(absl::StatusCode::kCancelled)));
@@ -452,29 +467,23 @@ TEST_P(AsyncTest, CompletionsRunInTheOrderTheyBecameReady) {
   EXPECT_EQ(awaited->code(), absl::StatusCode::kDeadlineExceeded) << *awaited;
 }
 
-TEST_P(AsyncTest, PollRunsAtMostItsBudget) {
-  testing::ScopedEioFilesystem fs(64 * kPage, {});
-  if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
-  absl::StatusOr<Region> region = Region::Open(fs.path());
-  ASSERT_TRUE(region.ok());
-  std::unique_ptr<AsyncEngine> engine = Engine({.chunk_bytes = 4 * kPage});
-  ASSERT_NE(engine, nullptr);
-  StoppedServer stopped(fs.server_pid());
+TEST_P(StalledReadTest, PollRunsAtMostItsBudget) {
   std::stop_source cancel;
   int completed = 0;
   for (int i = 0; i < 3; ++i) {
-    engine->EnsureResident(*region, {.offset = i * 8 * kPage, .length = kPage},
-                           [&](absl::StatusOr<ResidentView>) { ++completed; },
-                           {.cancel = cancel.get_token()});
+    engine().EnsureResident(region(),
+                            {.offset = i * 8 * kPage, .length = kPage},
+                            [&](absl::StatusOr<ResidentView>) { ++completed; },
+                            {.cancel = cancel.get_token()});
   }
   cancel.request_stop();
-  pollfd descriptor{.fd = engine->fd(), .events = POLLIN, .revents = 0};
+  pollfd descriptor{.fd = engine().fd(), .events = POLLIN, .revents = 0};
   for (int turn = 1; turn <= 3; ++turn) {
     ASSERT_EQ(poll(&descriptor, 1, 0), 1) << "completions left, not readable";
-    EXPECT_EQ(engine->Poll(1), 1u);
+    EXPECT_EQ(engine().Poll(1), 1u);
     EXPECT_EQ(completed, turn);
   }
-  EXPECT_EQ(engine->Poll(5), 0u);
+  EXPECT_EQ(engine().Poll(5), 0u);
   EXPECT_EQ(poll(&descriptor, 1, 0), 0);
 }
 
@@ -625,14 +634,21 @@ TEST_P(AsyncTest, TheDescriptorPlugsIntoEpoll) {
   EXPECT_EQ(poll(&descriptor, 1, 0), 0) << "still readable after Poll";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, AsyncTest,
-    ::testing::Values(PrefetchBackend::kIoUring, PrefetchBackend::kWorkers),
-    [](const ::testing::TestParamInfo<PrefetchBackend>& info) {
-      std::string name(PrefetchBackendName(info.param));
-      name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
-      return name;
-    });
+std::string BackendTestName(
+    const ::testing::TestParamInfo<PrefetchBackend>& info) {
+  std::string name(PrefetchBackendName(info.param));
+  name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AsyncTest,
+                         ::testing::Values(PrefetchBackend::kIoUring,
+                                           PrefetchBackend::kWorkers),
+                         BackendTestName);
+INSTANTIATE_TEST_SUITE_P(Backends, StalledReadTest,
+                         ::testing::Values(PrefetchBackend::kIoUring,
+                                           PrefetchBackend::kWorkers),
+                         BackendTestName);
 
 TEST(AsyncEngineTest, RefusesABackendThatCannotTellCompletion) {
   absl::StatusOr<std::unique_ptr<AsyncEngine>> engine =

@@ -27,10 +27,7 @@ constexpr uint64_t kPage = 4096;
 std::unique_ptr<PrefetchEngine> MakeEngine(PrefetchBackend backend,
                                            PrefetchOptions options = {}) {
   options.backend = backend;
-  absl::StatusOr<std::unique_ptr<PrefetchEngine>> engine =
-      PrefetchEngine::Create(options);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return engine.ok() ? *std::move(engine) : nullptr;
+  return testing::OrFail(PrefetchEngine::Create(options));
 }
 
 class BackendTest : public ::testing::TestWithParam<PrefetchBackend> {

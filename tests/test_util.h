@@ -8,13 +8,23 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "gtest/gtest.h"
 
 namespace mmapio::testing {
+
+// What `made` holds, or nullptr after a test failure that says why.
+template <typename T>
+std::unique_ptr<T> OrFail(absl::StatusOr<std::unique_ptr<T>> made) {
+  EXPECT_TRUE(made.ok()) << made.status();
+  return made.ok() ? *std::move(made) : nullptr;
+}
 
 // A fresh directory under TEST_TMPDIR (or /tmp), unique per call.
 std::string MakeTempDir();
