@@ -144,8 +144,8 @@ class AsyncEngine {
                            RequestOptions options = {});
 
   // `co_await engine.Resident(region, range)` gives the view or an error.
-  // The awaitable must be awaited at most once, on the polling thread or a
-  // thread the coroutine may be resumed away from.
+  // Await it once. The coroutine resumes on the polling thread, or goes on
+  // without suspending on the fast path; reading starts when it suspends.
   Awaitable Resident(const Region& region, ByteRange range,
                      RequestOptions options = {});
 
