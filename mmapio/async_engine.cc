@@ -26,6 +26,21 @@
 
 namespace mmapio {
 namespace internal {
+namespace {
+
+constexpr absl::string_view kShuttingDown =
+    "the AsyncEngine is being destroyed";
+
+absl::Status CancelledError(const OpContext& context, absl::string_view why) {
+  return MakeError(absl::StatusCode::kCancelled, context, why);
+}
+
+absl::Status DeadlineError(const OpContext& context) {
+  return MakeError(absl::StatusCode::kDeadlineExceeded, context,
+                   "the deadline passed before the range was resident");
+}
+
+}  // namespace
 
 // One request between its start and the run of its callback. Its state is
 // guarded by the engine's mutex; the callback is touched only by the thread
@@ -51,12 +66,9 @@ class AsyncRequest {
                          range_.length);
   }
   absl::Status Cancelled(absl::string_view why) const {
-    return MakeError(absl::StatusCode::kCancelled, Context(), why);
+    return CancelledError(Context(), why);
   }
-  absl::Status DeadlineExceeded() const {
-    return MakeError(absl::StatusCode::kDeadlineExceeded, Context(),
-                     "the deadline passed before the range was resident");
-  }
+  absl::Status DeadlineExceeded() const { return DeadlineError(Context()); }
 
   // Stopping the token from now on completes the request.
   void ListenForCancel(AsyncEngine::Shared& shared);
@@ -272,8 +284,7 @@ AsyncEngine::~AsyncEngine() {
     }
   }
   for (const std::shared_ptr<AsyncRequest>& request : pending) {
-    shared_->Finish(request.get(),
-                    request->Cancelled("the AsyncEngine is being destroyed"));
+    shared_->Finish(request.get(), request->Cancelled(internal::kShuttingDown));
   }
   {
     std::unique_lock<std::mutex> lock(shared_->waiting_mutex);
@@ -341,24 +352,18 @@ std::optional<absl::StatusOr<ResidentView>> AsyncEngine::TryNow(
   const internal::OpContext context = internal::RegionContext(
       region, "EnsureResident", resolved->offset, resolved->length);
   if (options.cancel.stop_requested()) {
-    return internal::MakeError(absl::StatusCode::kCancelled, context,
-                               "cancelled");
+    return internal::CancelledError(context, "cancelled");
   }
   {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     if (shared_->shutting_down) {
-      return internal::MakeError(absl::StatusCode::kCancelled, context,
-                                 "the AsyncEngine is being destroyed");
+      return internal::CancelledError(context, internal::kShuttingDown);
     }
   }
   if (prefetch_->KnownResident(region, *resolved)) {
     return ResidentView(region, *resolved);
   }
-  if (options.deadline <= absl::Now()) {
-    return internal::MakeError(
-        absl::StatusCode::kDeadlineExceeded, context,
-        "the deadline passed before the range was resident");
-  }
+  if (options.deadline <= absl::Now()) return internal::DeadlineError(context);
   return std::nullopt;
 }
 
@@ -368,8 +373,7 @@ void AsyncEngine::Start(std::shared_ptr<AsyncRequest> request) {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     if (shared_->shutting_down && !request->finished) {
       request->finished = true;
-      request->status =
-          request->Cancelled("the AsyncEngine is being destroyed");
+      request->status = request->Cancelled(internal::kShuttingDown);
     }
     if (request->finished) {
       // Cancelled while it was being started.
