@@ -1,6 +1,5 @@
 #include "mmapio/async_engine.h"
 
-#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -224,13 +223,13 @@ void AsyncEngine::Shared::ArmTimer(absl::Time when) {
 
 absl::StatusOr<std::unique_ptr<AsyncEngine>> AsyncEngine::Create(
     PrefetchOptions options) {
+  absl::StatusOr<PrefetchBackend> requested = RequestedBackend(options);
+  if (!requested.ok()) return requested.status();
   absl::StatusOr<std::unique_ptr<PrefetchEngine>> prefetch =
       absl::UnavailableError("not tried");
   // Requests here are mostly small and random, which the workers backend
   // serves at twice io_uring's rate (bench/RESULTS.md, executor_stall).
-  const char* forced = getenv("MMAPIO_PREFETCH_BACKEND");
-  if (options.backend == PrefetchBackend::kAuto &&
-      (forced == nullptr || *forced == '\0')) {
+  if (*requested == PrefetchBackend::kAuto) {
     PrefetchOptions workers = options;
     workers.backend = PrefetchBackend::kWorkers;
     prefetch = PrefetchEngine::Create(workers);

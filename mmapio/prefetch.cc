@@ -71,6 +71,19 @@ absl::StatusOr<PrefetchBackend> ParsePrefetchBackend(absl::string_view name) {
                    "\" is none of auto, io_uring, workers, madvise"));
 }
 
+absl::StatusOr<PrefetchBackend> RequestedBackend(
+    const PrefetchOptions& options) {
+  if (options.backend != PrefetchBackend::kAuto) return options.backend;
+  const char* forced = getenv("MMAPIO_PREFETCH_BACKEND");
+  if (forced == nullptr || *forced == '\0') return PrefetchBackend::kAuto;
+  absl::StatusOr<PrefetchBackend> parsed = ParsePrefetchBackend(forced);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MMAPIO_PREFETCH_BACKEND: ", parsed.status().message()));
+  }
+  return *parsed;
+}
+
 absl::StatusOr<std::unique_ptr<PrefetchEngine>> PrefetchEngine::Create(
     PrefetchOptions options) {
   if (options.threads < 1 || options.io_workers < 1 ||
@@ -80,18 +93,9 @@ absl::StatusOr<std::unique_ptr<PrefetchEngine>> PrefetchEngine::Create(
         "in-flight bounds "
         "must be positive");
   }
-  PrefetchBackend wanted = options.backend;
-  if (wanted == PrefetchBackend::kAuto) {
-    if (const char* forced = getenv("MMAPIO_PREFETCH_BACKEND");
-        forced != nullptr && *forced != '\0') {
-      absl::StatusOr<PrefetchBackend> parsed = ParsePrefetchBackend(forced);
-      if (!parsed.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "MMAPIO_PREFETCH_BACKEND: ", parsed.status().message()));
-      }
-      wanted = *parsed;
-    }
-  }
+  absl::StatusOr<PrefetchBackend> requested = RequestedBackend(options);
+  if (!requested.ok()) return requested.status();
+  const PrefetchBackend wanted = *requested;
   if (wanted != PrefetchBackend::kAuto) {
     absl::StatusOr<std::unique_ptr<internal::PrefetchBackendImpl>> impl =
         MakeBackend(wanted, options);

@@ -80,6 +80,12 @@ struct PrefetchOptions {
   unsigned ring_entries = 256;
 };
 
+// The backend `options` ask for: options.backend, or under kAuto the one
+// MMAPIO_PREFETCH_BACKEND names; kAuto when neither forces one.
+// InvalidArgument when the variable names no backend.
+absl::StatusOr<PrefetchBackend> RequestedBackend(
+    const PrefetchOptions& options);
+
 namespace internal {
 class PrefetchBackendImpl;
 }  // namespace internal
