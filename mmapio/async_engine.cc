@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdint>
@@ -146,7 +147,9 @@ struct AsyncEngine::Shared {
   std::deque<std::shared_ptr<AsyncRequest>> ready;
   // Whether event_fd has been written since Poll() last took `ready`.
   bool signalled = false;
-  bool shutting_down = false;
+  // Set under `mutex`; read without it on the fast path, where Start()
+  // checks again under the lock.
+  std::atomic<bool> shutting_down{false};
   // Started and not finished, except blocking waits.
   std::unordered_map<AsyncRequest*, std::shared_ptr<AsyncRequest>> pending;
   std::multimap<absl::Time, AsyncRequest*> deadlines;
@@ -353,11 +356,8 @@ std::optional<absl::StatusOr<ResidentView>> AsyncEngine::TryNow(
   if (options.cancel.stop_requested()) {
     return internal::CancelledError(context, "cancelled");
   }
-  {
-    std::lock_guard<std::mutex> lock(shared_->mutex);
-    if (shared_->shutting_down) {
-      return internal::CancelledError(context, internal::kShuttingDown);
-    }
+  if (shared_->shutting_down.load(std::memory_order_acquire)) {
+    return internal::CancelledError(context, internal::kShuttingDown);
   }
   if (prefetch_->KnownResident(region, *resolved)) {
     return ResidentView(region, *resolved);
