@@ -1,7 +1,8 @@
-// The workers backend: one thread issues MADV_WILLNEED for every chunk of a
-// request at once, so the device sees the whole request, then threads wait
-// for each chunk with MADV_POPULATE_READ (or, on kernels before 5.14, a
-// guarded touch of each page). For kernels and sandboxes without io_uring.
+// The workers backend: MADV_WILLNEED for every chunk of a request at once
+// (on the requesting thread for one chunk, on an advisor thread for more),
+// so the device sees the whole request, then threads wait for each chunk
+// with MADV_POPULATE_READ (or, on kernels before 5.14, a guarded touch of
+// each page). For kernels and sandboxes without io_uring.
 
 #include <condition_variable>
 #include <deque>
