@@ -827,6 +827,9 @@ int Main(int argc, char** argv) {
   const std::string size_text =
       absl::StrFormat("%.1f GiB", static_cast<double>(config.size) / (1 << 30));
   std::vector<Workload> workloads;
+  // The baseline of both sequential workloads.
+  const Variant mmap_naive{"mmap_naive", "baseline", "mmap, touch in order",
+                           [&seq] { return SeqMmap(seq, std::nullopt); }, ""};
   if (config.seq) {
     Workload w{"seq_scan",
                absl::StrCat("cold sequential scan of ", size_text,
@@ -837,8 +840,7 @@ int Main(int argc, char** argv) {
                seq_checksum,
                "mmap_naive",
                {}};
-    w.variants.push_back({"mmap_naive", "baseline", "mmap, touch in order",
-                          [&seq] { return SeqMmap(seq, std::nullopt); }, ""});
+    w.variants.push_back(mmap_naive);
     w.variants.push_back({"mmap_sequential", "baseline",
                           "mmap + MADV_SEQUENTIAL, touch in order",
                           [&seq] { return SeqMmap(seq, MADV_SEQUENTIAL); },
@@ -897,8 +899,7 @@ int Main(int argc, char** argv) {
                seq_checksum,
                "mmap_naive",
                {}};
-    w.variants.push_back({"mmap_naive", "baseline", "mmap, touch in order",
-                          [&seq] { return SeqMmap(seq, std::nullopt); }, ""});
+    w.variants.push_back(mmap_naive);
     AddLeadSweepVariants(seq, engines, w);
     workloads.push_back(std::move(w));
   }
