@@ -335,6 +335,14 @@ with open(os.path.join(out_dir, "results.json"), "w") as f:
     f.write("\n")
 
 
+def engine_counters(config, title):
+    stats = config.get("engine_stats") or {}
+    if stats:
+        md.append("")
+        md.append(f"{title}: " + "; ".join(
+            f"{backend}: {text}" for backend, text in stats.items()) + ".")
+
+
 def fio_job(job):
     document = fio.get(job)
     if not document:
@@ -442,11 +450,7 @@ else:
                 f"{pct(r.get('no_majflt_chunk_share'))} | "
                 f"{pct(r.get('reader_blocked_share'))} | "
                 f"{pct(r.get('ready_chunk_share'))} |")
-    stats = config.get("engine_stats") or {}
-    if stats:
-        md.append("")
-        md.append("Engine counters over the whole run: " + "; ".join(
-            f"{backend}: {text}" for backend, text in stats.items()) + ".")
+    engine_counters(config, "Engine counters over the whole run")
 
 # ---------------------------------------------------------------- executor
 md.append("")
@@ -568,11 +572,7 @@ else:
             md.append(f"| `{t['workload']}` | `{t['variant']}` | {t['what']} | "
                       f"{fmt(t['value'])} | {t['goal']} | "
                       f"{'yes' if t['met'] else '**no**'} |")
-    stats = config.get("engine_stats") or {}
-    if stats:
-        md.append("")
-        md.append("Prefetch counters of the AsyncEngines over the whole run: " + "; ".join(
-            f"{backend}: {text}" for backend, text in stats.items()) + ".")
+    engine_counters(config, "Prefetch counters of the AsyncEngines over the whole run")
 
 # ---------------------------------------------------------------- fio
 md.append("")
