@@ -143,6 +143,8 @@ struct Variant {
   std::string description;
   std::function<Measurement()> run;
   std::string skipped;  // Why the variant cannot run here, or empty.
+  // Where the variant sits in a sweep, as JSON values: {"depth", "64"}.
+  std::vector<std::pair<std::string, std::string>> params = {};
 };
 
 // Logs what it runs, then calls `measure(round, i)` for variant i of
