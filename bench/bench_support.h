@@ -64,6 +64,8 @@ void ParseWorkloads(
 // Seconds on the steady clock, and of the calling thread's CPU time.
 double Now();
 double ThreadCpuSeconds();
+// The calling thread's major faults so far (getrusage RUSAGE_THREAD).
+int64_t ThreadMajorFaults();
 
 class ScopedFd {
  public:

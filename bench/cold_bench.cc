@@ -213,6 +213,10 @@ int Main(int argc, char** argv) {
     workloads.push_back(
         RunWorkload(RandomDepthWorkload(c, random_file), c.rounds));
   }
+  if (flags.executor) {
+    workloads.push_back(
+        RunWorkload(ExecutorWorkload(c, random_file), c.rounds));
+  }
 
   absl::FPrintF(
       out,
