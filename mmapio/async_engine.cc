@@ -95,6 +95,9 @@ class AsyncRequest {
   absl::Status status;
   // Whether the engine has taken it into its pending set.
   bool registered = false;
+  // Stopped when the request finishes: a read not yet dispatched is then
+  // dropped.
+  std::stop_source abandon;
 
  private:
   struct Canceller {
@@ -154,17 +157,6 @@ struct AsyncEngine::Shared {
   std::unordered_map<AsyncRequest*, std::shared_ptr<AsyncRequest>> pending;
   std::multimap<absl::Time, AsyncRequest*> deadlines;
   absl::Time timer_at = absl::InfiniteFuture();
-
-  // Requests waiting for room in the prefetch engine's in-flight bounds,
-  // oldest first, so that no requesting thread ever waits for room.
-  std::mutex waiting_mutex;
-  std::deque<std::shared_ptr<AsyncRequest>> waiting_for_room;
-  // Whether a thread is in SubmitWaiting(), and whether it should look
-  // again before it leaves because room was made meanwhile.
-  bool submitting = false;
-  bool submit_again = false;
-  bool stop_submitting = false;
-  std::condition_variable submitter_left;
 };
 
 namespace internal {
@@ -187,6 +179,7 @@ void AsyncEngine::Shared::Finish(AsyncRequest* request, absl::Status status) {
     if (request->finished) return;
     request->finished = true;
     request->status = std::move(status);
+    request->abandon.request_stop();
     if (request->blocking) {
       // Under the lock: the waiter may return and free the request as soon
       // as it sees `finished`.
@@ -226,28 +219,13 @@ void AsyncEngine::Shared::ArmTimer(absl::Time when) {
 
 absl::StatusOr<std::unique_ptr<AsyncEngine>> AsyncEngine::Create(
     PrefetchOptions options) {
-  absl::StatusOr<PrefetchBackend> requested = RequestedBackend(options);
-  if (!requested.ok()) return requested.status();
   absl::StatusOr<std::unique_ptr<PrefetchEngine>> prefetch =
-      absl::UnavailableError("not tried");
-  // Requests here are mostly small and random, which the workers backend
-  // serves at twice io_uring's rate (bench/RESULTS.md, executor_stall).
-  if (*requested == PrefetchBackend::kAuto) {
-    PrefetchOptions workers = options;
-    workers.backend = PrefetchBackend::kWorkers;
-    prefetch = PrefetchEngine::Create(workers);
-  }
-  if (!prefetch.ok()) prefetch = PrefetchEngine::Create(options);
+      PrefetchEngine::Create(options);
   if (!prefetch.ok()) return prefetch.status();
   if ((*prefetch)->backend() == PrefetchBackend::kMadvise) {
-    const std::string why =
-        "the madvise prefetch backend cannot tell when a range is resident";
-    if (options.backend == PrefetchBackend::kMadvise) {
-      return absl::InvalidArgumentError(absl::StrCat("AsyncEngine: ", why));
-    }
-    return absl::UnavailableError(absl::StrCat(
-        "AsyncEngine: ", why,
-        ", and no other backend works here: ", (*prefetch)->fallback_reason()));
+    return absl::InvalidArgumentError(
+        "AsyncEngine: the madvise prefetch backend cannot tell when a range "
+        "is resident");
   }
   internal::UniqueFd event_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   internal::UniqueFd timer_fd(
@@ -288,14 +266,8 @@ AsyncEngine::~AsyncEngine() {
   for (const std::shared_ptr<AsyncRequest>& request : pending) {
     shared_->Finish(request.get(), request->Cancelled(internal::kShuttingDown));
   }
-  {
-    std::unique_lock<std::mutex> lock(shared_->waiting_mutex);
-    shared_->stop_submitting = true;
-    shared_->waiting_for_room.clear();
-    shared_->submitter_left.wait(lock, [&] { return !shared_->submitting; });
-  }
   // Waits for the reads in flight; their completions find their requests
-  // finished.
+  // finished. Reads not yet dispatched were abandoned above.
   prefetch_.reset();
   // Callbacks may make requests, which complete with Cancelled at once.
   while (Poll() > 0) {
@@ -389,73 +361,20 @@ void AsyncEngine::Start(std::shared_ptr<AsyncRequest> request) {
       }
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
-    shared_->waiting_for_room.push_back(std::move(request));
-  }
-  SubmitWaiting();
+  Read(std::move(request));
 }
 
-void AsyncEngine::StartBlocking(const std::shared_ptr<AsyncRequest>& request) {
-  request->ListenForCancel(*shared_);
-  {
-    std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
-    shared_->waiting_for_room.push_back(request);
-  }
-  SubmitWaiting();
-}
-
-void AsyncEngine::SubmitWaiting() {
-  // One thread submits at a time, so that requests go in the order they
-  // came; a thread that finds another submitting leaves the work to it.
-  {
-    std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
-    if (shared_->submitting) {
-      shared_->submit_again = true;
-      return;
-    }
-    shared_->submitting = true;
-  }
-  while (true) {
-    std::shared_ptr<AsyncRequest> request;
-    {
-      std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
-      shared_->submit_again = false;
-      if (shared_->waiting_for_room.empty() || shared_->stop_submitting) {
-        shared_->submitting = false;
-        // Under the lock: the destructor may free it once it wakes.
-        shared_->submitter_left.notify_all();
-        return;
-      }
-      request = shared_->waiting_for_room.front();
-    }
-    bool finished;
-    {
-      std::lock_guard<std::mutex> lock(shared_->mutex);
-      finished = request->finished;
-    }
-    // A request finished while it waited (cancelled, past its deadline)
-    // reads nothing.
-    if (!finished) {
-      PrefetchEngine::Callback read = [this, request](absl::Status status) {
-        shared_->Finish(request.get(), std::move(status));
-        // Its room is free once this returns: let a waiting request take it.
-        SubmitWaiting();
-      };
-      if (!prefetch_->TryPrefetch(request->region(), request->range(), read)) {
-        std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
-        if (shared_->submit_again) continue;
-        shared_->submitting = false;
-        shared_->submitter_left.notify_all();
-        return;
-      }
-    }
-    std::lock_guard<std::mutex> lock(shared_->waiting_mutex);
-    if (!shared_->waiting_for_room.empty() &&
-        shared_->waiting_for_room.front() == request) {
-      shared_->waiting_for_room.pop_front();
-    }
-  }
+void AsyncEngine::Read(std::shared_ptr<AsyncRequest> request) {
+  const Region& region = request->region();
+  const ByteRange range = request->range();
+  std::stop_token abandoned = request->abandon.get_token();
+  prefetch_->PrefetchMissing(
+      region, range,
+      [shared = shared_.get(),
+       request = std::move(request)](absl::Status status) {
+        shared->Finish(request.get(), std::move(status));
+      },
+      std::move(abandoned));
 }
 
 void AsyncEngine::EnsureResident(const Region& region, ByteRange range,
@@ -549,7 +468,8 @@ absl::StatusOr<ResidentView> AsyncEngine::WaitResident(const Region& region,
   }
   auto request =
       std::make_shared<AsyncRequest>(region, range, nullptr, options);
-  StartBlocking(request);
+  request->ListenForCancel(*shared_);
+  Read(request);
   {
     std::unique_lock<std::mutex> lock(shared_->mutex);
     const auto finished = [&] { return request->finished; };

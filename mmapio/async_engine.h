@@ -109,9 +109,8 @@ class AsyncEngine {
   // An engine reading through a PrefetchEngine made with `options`, whose
   // backend must report completion (io_uring or workers): InvalidArgument
   // for the madvise backend, whose requests complete before their pages are
-  // read. Unavailable when no descriptor for fd() can be made. kAuto, with
-  // MMAPIO_PREFETCH_BACKEND unset, means workers first: it serves small
-  // random requests at about twice io_uring's rate here.
+  // read. Unavailable when no descriptor for fd() can be made. kAuto picks
+  // the same backend as PrefetchEngine::Create.
   static absl::StatusOr<std::unique_ptr<AsyncEngine>> Create(
       PrefetchOptions options = {});
 
@@ -169,12 +168,10 @@ class AsyncEngine {
   // refuses it at once; nullopt when it must be read.
   std::optional<absl::StatusOr<ResidentView>> TryNow(
       const Region& region, ByteRange range, const RequestOptions& options);
-  // Starts reading for a request that did not complete at once.
+  // Registers a request that did not complete at once, then reads it.
   void Start(std::shared_ptr<internal::AsyncRequest> request);
-  void StartBlocking(const std::shared_ptr<internal::AsyncRequest>& request);
-  // Hands requests waiting for room to the prefetch engine while it has
-  // room.
-  void SubmitWaiting();
+  // Hands the request's range to the prefetch engine, which never blocks.
+  void Read(std::shared_ptr<internal::AsyncRequest> request);
 
   std::unique_ptr<PrefetchEngine> prefetch_;
   const int poll_fd_;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <future>
 #include <memory>
 #include <optional>
@@ -24,23 +23,28 @@ namespace {
 
 constexpr uint64_t kMaxChunkBytes = uint64_t{2} << 20;
 
-// The backend to try first under kAuto, and what to fall back to.
-constexpr PrefetchBackend kPreference[] = {PrefetchBackend::kIoUring,
-                                           PrefetchBackend::kWorkers,
-                                           PrefetchBackend::kMadvise};
+// Requests no larger than this are one chunk: every readahead window is at
+// least this large by default, and asking the device for its window costs a
+// system call.
+constexpr uint64_t kOneChunkBytes = uint64_t{128} << 10;
+
+// The backend kAuto means: the fastest here for random pages and sequential
+// chunks alike (bench/RESULTS.md), and one that works wherever threads do.
+constexpr PrefetchBackend kDefaultBackend = PrefetchBackend::kWorkers;
 
 absl::StatusOr<std::unique_ptr<internal::PrefetchBackendImpl>> MakeBackend(
-    PrefetchBackend backend, const PrefetchOptions& options) {
+    PrefetchBackend backend, const PrefetchOptions& options,
+    internal::RequestFinisher finish) {
   switch (backend) {
     case PrefetchBackend::kIoUring:
-      return internal::MakeIoUringBackend(options);
+      return internal::MakeIoUringBackend(options, std::move(finish));
     case PrefetchBackend::kWorkers:
-      return internal::MakeWorkersBackend(options);
+      return internal::MakeWorkersBackend(options, std::move(finish));
     case PrefetchBackend::kMadvise:
     case PrefetchBackend::kAuto:
       break;
   }
-  return internal::MakeMadviseBackend();
+  return internal::MakeMadviseBackend(std::move(finish));
 }
 
 }  // namespace
@@ -89,106 +93,117 @@ absl::StatusOr<std::unique_ptr<PrefetchEngine>> PrefetchEngine::Create(
   if (options.threads < 1 || options.io_workers < 1 ||
       options.ring_entries < 1 || options.max_bytes_in_flight == 0) {
     return absl::InvalidArgumentError(
-        "PrefetchEngine::Create: threads, io_workers, ring_entries and the "
-        "in-flight bounds "
-        "must be positive");
+        "PrefetchEngine::Create: threads, io_workers, ring_entries and "
+        "max_bytes_in_flight must be positive");
   }
   absl::StatusOr<PrefetchBackend> requested = RequestedBackend(options);
   if (!requested.ok()) return requested.status();
-  const PrefetchBackend wanted = *requested;
-  if (wanted != PrefetchBackend::kAuto) {
-    absl::StatusOr<std::unique_ptr<internal::PrefetchBackendImpl>> impl =
-        MakeBackend(wanted, options);
-    if (!impl.ok()) return impl.status();
-    return std::unique_ptr<PrefetchEngine>(
-        new PrefetchEngine(options, wanted, "", *std::move(impl)));
-  }
-  std::string reasons;
-  for (PrefetchBackend backend : kPreference) {
-    absl::StatusOr<std::unique_ptr<internal::PrefetchBackendImpl>> impl =
-        MakeBackend(backend, options);
-    if (impl.ok()) {
-      if (!reasons.empty()) {
-        // Falling back is worth a line in the log: the engine is slower.
-        fprintf(stderr, "mmapio: prefetching with %s: %s\n",
-                std::string(PrefetchBackendName(backend)).c_str(),
-                reasons.c_str());
-      }
-      return std::unique_ptr<PrefetchEngine>(
-          new PrefetchEngine(options, backend, reasons, *std::move(impl)));
-    }
-    absl::StrAppend(&reasons, reasons.empty() ? "" : "; ",
-                    PrefetchBackendName(backend), ": ",
-                    impl.status().message());
-  }
-  return absl::UnavailableError(absl::StrCat("no prefetch backend: ", reasons));
+  const PrefetchBackend backend =
+      *requested == PrefetchBackend::kAuto ? kDefaultBackend : *requested;
+  // The engine exists first: the backend's finisher calls it.
+  std::unique_ptr<PrefetchEngine> engine(new PrefetchEngine(options, backend));
+  absl::StatusOr<std::unique_ptr<internal::PrefetchBackendImpl>> impl =
+      MakeBackend(backend, options,
+                  [engine = engine.get()](internal::PrefetchRequest* request,
+                                          absl::Status status) {
+                    engine->Finish(request, std::move(status));
+                  });
+  if (!impl.ok()) return impl.status();
+  engine->impl_ = *std::move(impl);
+  engine->dispatcher_ = std::thread([e = engine.get()] { e->Dispatch(); });
+  return engine;
 }
 
-PrefetchEngine::PrefetchEngine(
-    PrefetchOptions options, PrefetchBackend backend,
-    std::string fallback_reason,
-    std::unique_ptr<internal::PrefetchBackendImpl> impl)
-    : options_(options),
-      backend_(backend),
-      fallback_reason_(std::move(fallback_reason)),
-      impl_(std::move(impl)) {}
+PrefetchEngine::PrefetchEngine(PrefetchOptions options, PrefetchBackend backend)
+    : options_(options), backend_(backend) {}
 
 PrefetchEngine::~PrefetchEngine() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  room_.wait(lock, [this] { return requests_in_flight_ == 0; });
-  lock.unlock();
+  if (!dispatcher_.joinable()) return;  // Never started.
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    stopping_ = true;
+    if (dispatcher_waiting_) dispatch_.notify_one();
+    all_finished_.wait(lock, [this] { return unfinished_ == 0; });
+  }
+  dispatcher_.join();
   impl_.reset();
 }
 
-uint64_t PrefetchEngine::ChunkBytes(const Region& region) {
+uint64_t PrefetchEngine::ChunkBytes(const Region& region,
+                                    uint64_t request_bytes) {
   const uint64_t page = region.page_size();
   uint64_t bytes = options_.chunk_bytes;
   if (bytes == 0) {
+    if (request_bytes <= kOneChunkBytes) return request_bytes;
     const uint64_t window = internal::ReadaheadBytes(region.fd());
     bytes = window == 0 ? kMaxChunkBytes : std::min(window, kMaxChunkBytes);
   }
   return std::max(page, bytes / page * page);
 }
 
-bool PrefetchEngine::Acquire(const Region* region, uint64_t bytes,
-                             bool wait_for_room) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  // A request larger than a whole budget goes alone.
-  const auto has_room = [&] {
-    const auto mine = region_bytes_in_flight_.find(region);
-    return (bytes_in_flight_ == 0 ||
-            bytes_in_flight_ + bytes <= options_.max_bytes_in_flight) &&
-           (mine == region_bytes_in_flight_.end() ||
-            mine->second + bytes <= options_.max_bytes_in_flight_per_region);
-  };
-  if (wait_for_room) {
-    room_.wait(lock, has_room);
-  } else if (!has_room()) {
-    return false;
-  }
-  bytes_in_flight_ += bytes;
-  region_bytes_in_flight_[region] += bytes;
-  ++requests_in_flight_;
-  return true;
+bool PrefetchEngine::HasRoom(uint64_t bytes) const {
+  return bytes_in_flight_ == 0 ||
+         bytes_in_flight_ + bytes <= options_.max_bytes_in_flight;
 }
 
-void PrefetchEngine::Release(const Region* region, uint64_t bytes) {
+bool PrefetchEngine::CanDispatchFront() const {
+  // An abandoned request needs no room: it completes without reading.
+  return !queue_.empty() &&
+         (HasRoom(queue_.front()->bytes()) || queue_.front()->abandoned());
+}
+
+void PrefetchEngine::Dispatch() {
+  std::vector<internal::PrefetchRequest*> batch;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    while (!CanDispatchFront()) {
+      if (stopping_ && queue_.empty()) return;
+      dispatcher_waiting_ = true;
+      dispatch_.wait(lock);
+    }
+    dispatcher_waiting_ = false;
+    // Everything that fits, in one turn of the lock.
+    while (CanDispatchFront()) {
+      bytes_in_flight_ += queue_.front()->bytes();
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lock.unlock();
+    for (internal::PrefetchRequest* request : batch) {
+      if (request->abandoned()) {
+        Finish(request, internal::MakeError(absl::StatusCode::kCancelled,
+                                            request->Context(),
+                                            "cancelled before it was read"));
+      } else {
+        impl_->Submit(request);
+      }
+    }
+    batch.clear();
+    lock.lock();
+  }
+}
+
+void PrefetchEngine::Finish(internal::PrefetchRequest* request,
+                            absl::Status status) {
+  if (status.ok()) {
+    counters_.AddCompleted(request->bytes());
+  } else {
+    counters_.AddError();
+  }
   {
+    // Before the callback, which may want the room for a request.
     std::lock_guard<std::mutex> lock(mutex_);
-    bytes_in_flight_ -= bytes;
-    if ((region_bytes_in_flight_[region] -= bytes) == 0) {
-      region_bytes_in_flight_.erase(region);
+    bytes_in_flight_ -= request->bytes();
+    if (dispatcher_waiting_ && !queue_.empty()) {
+      dispatcher_waiting_ = false;
+      dispatch_.notify_one();
     }
   }
-  room_.notify_all();
-}
-
-void PrefetchEngine::Retire() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    --requests_in_flight_;
-  }
-  room_.notify_all();
+  request->RunCallback(std::move(status));
+  delete request;
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Last: the destructor may proceed once this is zero.
+  if (--unfinished_ == 0 && stopping_) all_finished_.notify_all();
 }
 
 PrefetchEngine::Pages PrefetchEngine::PagesOf(const Region& region,
@@ -236,64 +251,58 @@ bool PrefetchEngine::KnownResident(const Region& region, ByteRange range) {
 }
 
 void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
-                              Callback done) {
-  Start(region, range, done, Caller::kPrefetch);
+                              Callback done, std::stop_token cancel) {
+  Start(region, range, std::move(done), std::move(cancel),
+        /*check_resident=*/true);
 }
 
-bool PrefetchEngine::TryPrefetch(const Region& region, ByteRange range,
-                                 Callback& done) {
-  return Start(region, range, done, Caller::kTryPrefetch);
+void PrefetchEngine::PrefetchMissing(const Region& region, ByteRange range,
+                                     Callback done, std::stop_token cancel) {
+  Start(region, range, std::move(done), std::move(cancel),
+        /*check_resident=*/false);
 }
 
-bool PrefetchEngine::Start(const Region& region, ByteRange range,
-                           Callback& done, Caller caller) {
+void PrefetchEngine::Start(const Region& region, ByteRange range, Callback done,
+                           std::stop_token cancel, bool check_resident) {
   absl::StatusOr<ByteRange> resolved =
       internal::ResolveInRegion(region, "Prefetch", range);
   if (!resolved.ok()) {
     counters_.AddError();
-    std::exchange(done, nullptr)(resolved.status());
-    return true;
+    done(resolved.status());
+    return;
   }
   if (resolved->length == 0) {
     counters_.AddRequest(0);
-    std::exchange(done, nullptr)(absl::OkStatus());
-    return true;
+    done(absl::OkStatus());
+    return;
   }
   const Pages pages = PagesOf(region, *resolved);
-  if (caller == Caller::kPrefetch && AlreadyResident(region, pages)) {
-    counters_.AddRequest(pages.bytes);
-    counters_.AddCompleted(pages.bytes);
-    std::exchange(done, nullptr)(absl::OkStatus());
-    return true;
-  }
-  if (!Acquire(&region, pages.bytes,
-               /*wait_for_room=*/caller == Caller::kPrefetch)) {
-    return false;
-  }
   counters_.AddRequest(pages.bytes);
-  const uint64_t chunk_bytes = ChunkBytes(region);
-  std::vector<internal::PrefetchChunk> chunks;
+  if (check_resident && AlreadyResident(region, pages)) {
+    counters_.AddCompleted(pages.bytes);
+    done(absl::OkStatus());
+    return;
+  }
+  const uint64_t chunk_bytes = ChunkBytes(region, pages.bytes);
+  internal::PrefetchChunks chunks;
   for (uint64_t at = 0; at < pages.bytes; at += chunk_bytes) {
     chunks.push_back(
         {pages.first + at,
          static_cast<size_t>(std::min(chunk_bytes, pages.bytes - at)),
          pages.file_offset + at});
   }
-  impl_->Submit(std::move(chunks), region.path(),
-                [this, bytes = pages.bytes, region = &region,
-                 done = std::exchange(done, nullptr)](absl::Status status) {
-                  if (status.ok()) {
-                    counters_.AddCompleted(bytes);
-                  } else {
-                    counters_.AddError();
-                  }
-                  // Before `done`, which may want the room for a request.
-                  Release(region, bytes);
-                  done(std::move(status));
-                  // Last: the destructor may proceed once this returns.
-                  Retire();
-                });
-  return true;
+  auto* request = new internal::PrefetchRequest(
+      std::move(chunks), region.path(), pages.bytes, std::move(done),
+      std::move(cancel));
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++unfinished_;
+  queue_.push_back(request);
+  // Only a dispatcher that waits needs waking, and only if the request fits;
+  // a busy one looks at the queue again before it waits.
+  if (dispatcher_waiting_ && HasRoom(request->bytes())) {
+    dispatcher_waiting_ = false;
+    dispatch_.notify_one();
+  }
 }
 
 absl::Status PrefetchEngine::PrefetchAndWait(const Region& region,

@@ -7,41 +7,53 @@
 //     // The range is resident and mapped (or status says why not).
 //   });
 //
+// Nothing a caller calls waits for the disk: Prefetch only queues the
+// request (after one mincore, for the fast path below). The engine's own
+// dispatch thread hands requests to the backend in the order they came,
+// keeping at most PrefetchOptions::max_bytes_in_flight in flight; it is the
+// thread that sleeps when the device's request queue is full.
+//
 // Backends, chosen at run time (PrefetchOptions::backend, or the environment
 // variable MMAPIO_PREFETCH_BACKEND=io_uring|workers|madvise when the option
-// is kAuto), with a logged fallback:
-//   io_uring  one ring owned by the engine: MADV_WILLNEED for every chunk of
-//             a request first, so the device sees them all at once, then
-//             MADV_POPULATE_READ per chunk, whose completion means "resident
-//             and mapped". A bounded io-wq worker pool runs them.
-//   workers   MADV_WILLNEED (on the requesting thread for a one-chunk
-//             request, else on an advisor thread), then threads waiting
-//             with MADV_POPULATE_READ, for kernels or sandboxes without
-//             io_uring; the fastest backend for random 4 KiB requests.
+// is kAuto):
+//   workers   the default. MADV_WILLNEED for every chunk of a request, then
+//             waiting threads fault the chunks in, in order, with
+//             MADV_POPULATE_READ (whose return means "resident and
+//             mapped"). The kernel's own fastest mechanism, WILLNEED then
+//             touch, with the touch moved off the caller; measured fastest
+//             here for random pages and sequential chunks alike
+//             (bench/RESULTS.md).
+//   io_uring  one ring owned by the engine: MADV_WILLNEED for every chunk,
+//             then MADV_POPULATE_READ per chunk, both run by the kernel's
+//             io-wq worker threads, one reaper thread for completions.
+//             Slower than workers here (bench/RESULTS.md); used when asked
+//             for.
 //   madvise   MADV_WILLNEED in chunks no larger than the readahead window;
 //             the kernel says nothing about completion, so a request
 //             completes once it is submitted: a hint, not a promise.
 //
 // Errors arrive in the callback, never as SIGBUS: DataLoss for a page the
-// device cannot read, OutOfRange for a range outside the region, and
-// ResourceExhausted when the engine is shutting down. A request is never
-// issued past the end of the region.
+// device cannot read, OutOfRange for a range outside the region, Cancelled
+// for a request whose stop token was stopped before it was dispatched. A
+// request is never issued past the end of the region.
 //
 // Thread safety: every method may be called from any thread. Callbacks run
-// on an engine thread (or, for the madvise backend and for requests refused
-// at once, on the calling thread) and must not block for long. A Region must
-// outlive the requests made on it.
+// on an engine thread (or, for requests refused or completed at once, on
+// the calling thread) and must not block for long; they may make requests.
+// A Region must outlive the requests made on it.
 
 #ifndef MMAPIO_PREFETCH_H_
 #define MMAPIO_PREFETCH_H_
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
-#include <unordered_map>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -59,16 +71,15 @@ absl::string_view PrefetchBackendName(PrefetchBackend backend);
 absl::StatusOr<PrefetchBackend> ParsePrefetchBackend(absl::string_view name);
 
 struct PrefetchOptions {
-  // kAuto: MMAPIO_PREFETCH_BACKEND if set, else the best that works here.
+  // kAuto: MMAPIO_PREFETCH_BACKEND if set, else workers.
   PrefetchBackend backend = PrefetchBackend::kAuto;
   // Requests are split into chunks of this size (rounded to pages). 0: the
   // readahead window of the device behind the file, at most 2 MiB.
   uint64_t chunk_bytes = 0;
-  // Bytes requested but not completed, over all regions; further requests
-  // wait for room.
+  // Bytes dispatched to the backend and not completed, over all regions;
+  // further requests queue in the engine, in order, until there is room. A
+  // request larger than this goes alone.
   uint64_t max_bytes_in_flight = uint64_t{256} << 20;
-  // The same, per region, so that one region cannot take the whole budget.
-  uint64_t max_bytes_in_flight_per_region = uint64_t{128} << 20;
   // Threads of the workers backend. They only wait: readahead for a whole
   // request is in flight before they start, so a few suffice, and more cost
   // context switches on a small machine.
@@ -88,41 +99,43 @@ absl::StatusOr<PrefetchBackend> RequestedBackend(
 
 namespace internal {
 class PrefetchBackendImpl;
+class PrefetchRequest;
 }  // namespace internal
 
 class PrefetchEngine {
  public:
   using Callback = std::function<void(absl::Status)>;
 
-  // The engine with the requested (or best available) backend. A forced
-  // backend that cannot start is an error (Unavailable, saying why); kAuto
-  // falls back and records why in fallback_reason().
+  // The engine with the requested backend (kAuto: workers). A backend that
+  // cannot start here is an error (Unavailable, saying why); InvalidArgument
+  // for options that are not positive or an unknown
+  // MMAPIO_PREFETCH_BACKEND.
   static absl::StatusOr<std::unique_ptr<PrefetchEngine>> Create(
       PrefetchOptions options = {});
 
-  // Waits for every request in flight (each callback runs exactly once)
-  // before returning.
+  // Waits until every request made has completed (each callback runs
+  // exactly once), queued ones included, before returning.
   ~PrefetchEngine();
   PrefetchEngine(const PrefetchEngine&) = delete;
   PrefetchEngine& operator=(const PrefetchEngine&) = delete;
 
   PrefetchBackend backend() const { return backend_; }
-  // Why kAuto did not get a better backend, or empty.
-  const std::string& fallback_reason() const { return fallback_reason_; }
   const PrefetchOptions& options() const { return options_; }
 
   // Starts reading `range` of `region` into memory; `done` runs once, when
   // it is resident (io_uring, workers) or requested (madvise). A range of at
   // most 2 MiB that is already in the page cache completes at once, on the
-  // calling thread, after a mincore and a cachestat call. Blocks while
-  // max_bytes_in_flight are already in flight.
-  void Prefetch(const Region& region, ByteRange range, Callback done);
+  // calling thread, after one mincore call. Never waits: a request beyond
+  // the in-flight bound queues in the engine. A request whose `cancel` is
+  // stopped before the engine dispatches it reads nothing and completes with
+  // Cancelled; once dispatched, it runs to completion.
+  void Prefetch(const Region& region, ByteRange range, Callback done,
+                std::stop_token cancel = {});
 
   // Prefetch, for callers that have just asked KnownResident: it does not
-  // look for resident pages again, and it never waits for room: when the
-  // in-flight bounds are full it returns false and leaves `done` as it was.
-  // Returns true when `done` was taken (and may have run already).
-  bool TryPrefetch(const Region& region, ByteRange range, Callback& done);
+  // look for resident pages again.
+  void PrefetchMissing(const Region& region, ByteRange range, Callback done,
+                       std::stop_token cancel = {});
 
   // Whether every page of region bytes `range` is in the page cache, by one
   // mincore call, without reading anything. False when it cannot tell: more
@@ -138,9 +151,7 @@ class PrefetchEngine {
   PrefetchStatsCounter& counters() { return counters_; }
 
  private:
-  PrefetchEngine(PrefetchOptions options, PrefetchBackend backend,
-                 std::string fallback_reason,
-                 std::unique_ptr<internal::PrefetchBackendImpl> impl);
+  PrefetchEngine(PrefetchOptions options, PrefetchBackend backend);
 
   // The whole pages of the mapping that region bytes `range` touch.
   struct Pages {
@@ -150,32 +161,38 @@ class PrefetchEngine {
   };
   static Pages PagesOf(const Region& region, ByteRange range);
 
-  // Prefetch and TryPrefetch.
-  enum class Caller { kPrefetch, kTryPrefetch };
-  bool Start(const Region& region, ByteRange range, Callback& done,
-             Caller caller);
-  uint64_t ChunkBytes(const Region& region);
+  void Start(const Region& region, ByteRange range, Callback done,
+             std::stop_token cancel, bool check_resident);
+  uint64_t ChunkBytes(const Region& region, uint64_t request_bytes);
   // Whether a request can complete at once: its pages are all cached.
   bool AlreadyResident(const Region& region, const Pages& pages);
-  // Takes room for `bytes` in flight; false if there is none and
-  // `wait_for_room` is false.
-  bool Acquire(const Region* region, uint64_t bytes, bool wait_for_room);
-  // Gives back the room Acquire took.
-  void Release(const Region* region, uint64_t bytes);
-  // Counts a request as finished, for the destructor.
-  void Retire();
+  // Whether `bytes` more fit in flight. Under mutex_.
+  bool HasRoom(uint64_t bytes) const;
+  // Whether the oldest queued request can be dispatched now. Under mutex_.
+  bool CanDispatchFront() const;
+  // The dispatch thread: hands queued requests to the backend while there
+  // is room.
+  void Dispatch();
+  // The backend's finisher: counts, makes room, runs the callback.
+  void Finish(internal::PrefetchRequest* request, absl::Status status);
 
   const PrefetchOptions options_;
   const PrefetchBackend backend_;
-  const std::string fallback_reason_;
   std::unique_ptr<internal::PrefetchBackendImpl> impl_;
   PrefetchStatsCounter counters_;
 
   std::mutex mutex_;
-  std::condition_variable room_;
+  // Requests not yet dispatched, oldest first.
+  std::deque<internal::PrefetchRequest*> queue_;
+  // Whether the dispatch thread waits on `dispatch_` for work or room.
+  bool dispatcher_waiting_ = false;
+  std::condition_variable dispatch_;
   uint64_t bytes_in_flight_ = 0;
-  std::unordered_map<const Region*, uint64_t> region_bytes_in_flight_;
-  uint64_t requests_in_flight_ = 0;
+  // Made and not yet called back, queued or dispatched.
+  uint64_t unfinished_ = 0;
+  std::condition_variable all_finished_;
+  bool stopping_ = false;
+  std::thread dispatcher_;
 };
 
 }  // namespace mmapio

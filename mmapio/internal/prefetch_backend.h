@@ -1,47 +1,56 @@
 // The backends behind PrefetchEngine: one interface, one file each
 // (prefetch_io_uring.cc, prefetch_workers.cc, prefetch_madvise.cc).
 //
+// The engine hands each request to its backend from the engine's own
+// dispatch thread, never from the thread that asked: Submit may sleep
+// (MADV_WILLNEED waits when the device's request queue is full) without
+// stalling a caller.
+//
 // Not part of the public API.
 
 #ifndef MMAPIO_INTERNAL_PREFETCH_BACKEND_H_
 #define MMAPIO_INTERNAL_PREFETCH_BACKEND_H_
 
-#include <cstddef>
 #include <functional>
 #include <memory>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
+#include "mmapio/internal/prefetch_request.h"
 #include "mmapio/prefetch.h"
 
 namespace mmapio::internal {
 
-// A page-aligned piece of a request, inside a mapping.
-struct PrefetchChunk {
-  std::byte* address;
-  size_t length;
-  uint64_t file_offset;  // For error messages.
-};
+// Called exactly once per request, when it has completed: with the request
+// and its outcome. Takes ownership of the request.
+using RequestFinisher = std::function<void(PrefetchRequest*, absl::Status)>;
 
 class PrefetchBackendImpl {
  public:
-  // Returns once every submitted request has completed.
+  // Returns once every submitted request has been finished.
   virtual ~PrefetchBackendImpl() = default;
 
-  // Reads `chunks` of the file at `path` in; calls `done` exactly once, with
-  // the first error or OK. `path` outlives the request.
-  virtual void Submit(std::vector<PrefetchChunk> chunks, absl::string_view path,
-                      std::function<void(absl::Status)> done) = 0;
+  // Starts reading `request` in; the backend calls its finisher once every
+  // chunk has completed, with the first error or OK. Called by one thread
+  // at a time.
+  virtual void Submit(PrefetchRequest* request) = 0;
+
+  // Records that a chunk of `request` completed with `status`; finishes the
+  // request after its last chunk.
+  static void ChunkDone(PrefetchRequest* request, absl::Status status,
+                        const RequestFinisher& finish) {
+    if (request->ChunkDone(std::move(status))) {
+      finish(request, request->TakeStatus());
+    }
+  }
 };
 
 // Each fails with Unavailable, saying why, where the backend cannot run.
 absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeIoUringBackend(
-    const PrefetchOptions& options);
+    const PrefetchOptions& options, RequestFinisher finish);
 absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeWorkersBackend(
-    const PrefetchOptions& options);
-std::unique_ptr<PrefetchBackendImpl> MakeMadviseBackend();
+    const PrefetchOptions& options, RequestFinisher finish);
+std::unique_ptr<PrefetchBackendImpl> MakeMadviseBackend(RequestFinisher finish);
 
 }  // namespace mmapio::internal
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -28,30 +29,10 @@ namespace {
 // user_data of the completion that stops the reaper.
 constexpr uint64_t kStop = ~uint64_t{0};
 
-struct RingRequest;
-
-// A POPULATE_READ in flight: which chunk of which request.
-struct ChunkOp {
-  RingRequest* owner;
-  size_t chunk;
-};
-
-// A request and its operations, freed together when the last completes.
-struct RingRequest {
-  RingRequest(std::vector<PrefetchChunk> chunks, absl::string_view path,
-              std::function<void(absl::Status)> done)
-      : request(std::move(chunks), path, std::move(done)) {
-    for (size_t i = 0; i < request.chunks().size(); ++i)
-      ops.push_back({this, i});
-  }
-
-  PrefetchRequest request;
-  std::vector<ChunkOp> ops;
-};
-
 class IoUringBackend : public PrefetchBackendImpl {
  public:
-  explicit IoUringBackend(const io_uring& ring) : ring_(ring) {
+  IoUringBackend(const io_uring& ring, RequestFinisher finish)
+      : ring_(ring), finish_(std::move(finish)) {
     reaper_ = std::thread([this] { Reap(); });
   }
 
@@ -67,13 +48,9 @@ class IoUringBackend : public PrefetchBackendImpl {
     io_uring_queue_exit(&ring_);
   }
 
-  void Submit(std::vector<PrefetchChunk> chunks, absl::string_view path,
-              std::function<void(absl::Status)> done) override {
-    auto* ring_request =
-        new RingRequest(std::move(chunks), path, std::move(done));
-    const PrefetchRequest& request = ring_request->request;
+  void Submit(PrefetchRequest* request) override {
     std::lock_guard<std::mutex> lock(submit_mutex_);
-    for (const PrefetchChunk& chunk : request.chunks()) {
+    for (const PrefetchChunk& chunk : request->chunks()) {
       io_uring_sqe* sqe = SqeLocked();
       io_uring_prep_madvise(sqe, chunk.address,
                             static_cast<off_t>(chunk.length), MADV_WILLNEED);
@@ -81,13 +58,14 @@ class IoUringBackend : public PrefetchBackendImpl {
       sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
       io_uring_sqe_set_data64(sqe, 0);
     }
-    for (ChunkOp& op : ring_request->ops) {
-      const PrefetchChunk& chunk = request.chunks()[op.chunk];
+    // user_data of a POPULATE_READ: a ChunkOp, freed by the reaper.
+    for (size_t i = 0; i < request->chunks().size(); ++i) {
+      const PrefetchChunk& chunk = request->chunks()[i];
       io_uring_sqe* sqe = SqeLocked();
       io_uring_prep_madvise(sqe, chunk.address,
                             static_cast<off_t>(chunk.length),
                             MADV_POPULATE_READ);
-      io_uring_sqe_set_data(sqe, &op);
+      io_uring_sqe_set_data(sqe, new ChunkOp{request, i});
     }
     // The reaper reads what this thread wrote above; the kernel carries the
     // pointer, so publish the writes where a race detector can see them.
@@ -116,20 +94,23 @@ class IoUringBackend : public PrefetchBackendImpl {
       if (data == kStop) return;
       if (data == 0) continue;  // A WILLNEED that failed: only a hint.
       published_.load(std::memory_order_acquire);
-      const ChunkOp* op = reinterpret_cast<const ChunkOp*>(data);
-      RingRequest* owner = op->owner;
-      absl::Status status =
-          result >= 0
-              ? absl::OkStatus()
-              : PopulateError(-result, owner->request.ContextOf(op->chunk));
-      if (owner->request.ChunkDone(std::move(status))) {
-        owner->request.Finish();
-        delete owner;
-      }
+      const std::unique_ptr<ChunkOp> op(reinterpret_cast<ChunkOp*>(data));
+      ChunkDone(op->request,
+                result >= 0
+                    ? absl::OkStatus()
+                    : PopulateError(-result, op->request->ContextOf(op->chunk)),
+                finish_);
     }
   }
 
+  // A POPULATE_READ in flight: which chunk of which request.
+  struct ChunkOp {
+    PrefetchRequest* request;
+    size_t chunk;
+  };
+
   io_uring ring_;
+  const RequestFinisher finish_;
   std::mutex submit_mutex_;
   std::atomic<uint64_t> published_{0};
   std::thread reaper_;
@@ -149,7 +130,7 @@ bool HasPopulateRead() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeIoUringBackend(
-    const PrefetchOptions& options) {
+    const PrefetchOptions& options, RequestFinisher finish) {
   if (!HasPopulateRead()) {
     return absl::UnavailableError(
         "this kernel has no MADV_POPULATE_READ (Linux 5.14+)");
@@ -180,7 +161,7 @@ absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeIoUringBackend(
   unsigned workers[2] = {static_cast<unsigned>(options.io_workers),
                          static_cast<unsigned>(options.io_workers)};
   io_uring_register_iowq_max_workers(&ring, workers);
-  return std::make_unique<IoUringBackend>(ring);
+  return std::make_unique<IoUringBackend>(ring, std::move(finish));
 }
 
 }  // namespace mmapio::internal

@@ -2,9 +2,8 @@
 // about completion, so a request completes once it is submitted.
 
 #include <memory>
-#include <vector>
+#include <utility>
 
-#include "mmapio/internal/errors.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/prefetch_backend.h"
 
@@ -13,23 +12,30 @@ namespace {
 
 class MadviseBackend : public PrefetchBackendImpl {
  public:
-  void Submit(std::vector<PrefetchChunk> chunks, absl::string_view path,
-              std::function<void(absl::Status)> done) override {
-    absl::Status first_error;
-    for (const PrefetchChunk& chunk : chunks) {
-      absl::Status status = AdviseMemory(
-          chunk.address, chunk.length, Advice::kWillNeed,
-          OpContext{"Prefetch", path, chunk.file_offset, chunk.length});
-      if (first_error.ok()) first_error = std::move(status);
+  explicit MadviseBackend(RequestFinisher finish)
+      : finish_(std::move(finish)) {}
+
+  void Submit(PrefetchRequest* request) override {
+    // The last ChunkDone finishes and frees the request.
+    const size_t chunks = request->chunks().size();
+    for (size_t i = 0; i < chunks; ++i) {
+      const PrefetchChunk& chunk = request->chunks()[i];
+      ChunkDone(request,
+                AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
+                             request->ContextOf(i)),
+                finish_);
     }
-    done(std::move(first_error));
   }
+
+ private:
+  const RequestFinisher finish_;
 };
 
 }  // namespace
 
-std::unique_ptr<PrefetchBackendImpl> MakeMadviseBackend() {
-  return std::make_unique<MadviseBackend>();
+std::unique_ptr<PrefetchBackendImpl> MakeMadviseBackend(
+    RequestFinisher finish) {
+  return std::make_unique<MadviseBackend>(std::move(finish));
 }
 
 }  // namespace mmapio::internal

@@ -1,4 +1,4 @@
-// A request in flight in a backend that completes it piece by piece.
+// A prefetch request between PrefetchEngine and a backend.
 //
 // Not part of the public API.
 
@@ -6,38 +6,61 @@
 #define MMAPIO_INTERNAL_PREFETCH_REQUEST_H_
 
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <utility>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/internal/errors.h"
-#include "mmapio/internal/prefetch_backend.h"
 
 namespace mmapio::internal {
 
-// Completes once every chunk has; keeps the first error.
+// A page-aligned piece of a request, inside a mapping.
+struct PrefetchChunk {
+  std::byte* address;
+  size_t length;
+  uint64_t file_offset;  // For error messages.
+};
+
+// Most requests are one chunk (a random page, a small record): no second
+// allocation for them.
+using PrefetchChunks = absl::InlinedVector<PrefetchChunk, 1>;
+
+// The whole pages of one request, its caller's callback, and the state that
+// completes it once every chunk has: chunks may finish on different threads.
 class PrefetchRequest {
  public:
-  PrefetchRequest(std::vector<PrefetchChunk> chunks, absl::string_view path,
-                  std::function<void(absl::Status)> done)
+  PrefetchRequest(PrefetchChunks chunks, absl::string_view path, uint64_t bytes,
+                  std::function<void(absl::Status)> done,
+                  std::stop_token cancel)
       : chunks_(std::move(chunks)),
         path_(path),
+        bytes_(bytes),
+        cancel_(std::move(cancel)),
         done_(std::move(done)),
         remaining_(chunks_.size()) {}
 
-  const std::vector<PrefetchChunk>& chunks() const { return chunks_; }
+  const PrefetchChunks& chunks() const { return chunks_; }
+  uint64_t bytes() const { return bytes_; }
+  // Whether the caller no longer wants the pages read.
+  bool abandoned() const { return cancel_.stop_requested(); }
 
   OpContext ContextOf(size_t chunk) const {
     return OpContext{"Prefetch", path_, chunks_[chunk].file_offset,
                      chunks_[chunk].length};
   }
+  OpContext Context() const {
+    return OpContext{"Prefetch", path_, chunks_.front().file_offset, bytes_};
+  }
 
   // Records that one chunk finished with `status`. Returns true for the last
-  // one, whose caller must then call Finish() and delete the request.
+  // one, whose caller then owns the request's completion.
   bool ChunkDone(absl::Status status) {
     if (!status.ok()) {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -46,19 +69,23 @@ class PrefetchRequest {
     return remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1;
   }
 
-  void Finish() {
-    absl::Status status;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      status = std::move(first_error_);
-    }
-    done_(std::move(status));
+  // The first error of a chunk, or OK; once every chunk is done.
+  absl::Status TakeStatus() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::move(first_error_);
+  }
+
+  // Runs the caller's callback; once.
+  void RunCallback(absl::Status status) {
+    std::exchange(done_, nullptr)(std::move(status));
   }
 
  private:
-  const std::vector<PrefetchChunk> chunks_;
-  // A copy: a cancelled request may outlive its Region.
+  const PrefetchChunks chunks_;
+  // A copy: a cancelled read may outlive its Region.
   const std::string path_;
+  const uint64_t bytes_;
+  const std::stop_token cancel_;
   std::function<void(absl::Status)> done_;
   std::atomic<size_t> remaining_;
   std::mutex mutex_;

@@ -1,14 +1,21 @@
-// The workers backend: MADV_WILLNEED for every chunk of a request at once
-// (on the requesting thread for one chunk, on an advisor thread for more),
-// so the device sees the whole request, then threads wait for each chunk
-// with MADV_POPULATE_READ (or, on kernels before 5.14, a guarded touch of
-// each page). For kernels and sandboxes without io_uring.
+// The workers backend: MADV_WILLNEED for every chunk of a request, on the
+// engine's dispatch thread, so the device sees the whole request at once;
+// then waiting threads take the chunks in order and fault each in with
+// MADV_POPULATE_READ (or, on kernels before 5.14, a guarded touch of each
+// page), whose return means "resident and mapped".
+//
+// This is the kernel's own fastest mechanism (WILLNEED, then touch) with the
+// touch moved off the caller. Waiters take chunks in the order they were
+// advised, which is about the order the device completes them, so a waiter
+// that finds its chunk ready goes on to the next without sleeping: under
+// load, one wake-up serves many completions.
 
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -16,7 +23,6 @@
 #include "mmapio/internal/fault_guard.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/prefetch_backend.h"
-#include "mmapio/internal/prefetch_request.h"
 
 namespace mmapio::internal {
 namespace {
@@ -39,8 +45,8 @@ absl::Status TouchChunk(const PrefetchChunk& chunk, const OpContext& context) {
 
 class WorkersBackend : public PrefetchBackendImpl {
  public:
-  explicit WorkersBackend(int threads) {
-    advisor_ = std::thread([this] { Advise(); });
+  WorkersBackend(int threads, RequestFinisher finish)
+      : finish_(std::move(finish)) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
   }
 
@@ -49,26 +55,23 @@ class WorkersBackend : public PrefetchBackendImpl {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
     }
-    to_advise_ready_.notify_all();
     ready_.notify_all();
-    advisor_.join();
     for (std::thread& thread : threads_) thread.join();
   }
 
-  void Submit(std::vector<PrefetchChunk> chunks, absl::string_view path,
-              std::function<void(absl::Status)> done) override {
-    auto* request =
-        new PrefetchRequest(std::move(chunks), path, std::move(done));
-    if (request->chunks().size() > 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      to_advise_.push_back(request);
-      to_advise_ready_.notify_one();
-      return;
+  void Submit(PrefetchRequest* request) override {
+    for (size_t i = 0; i < request->chunks().size(); ++i) {
+      const PrefetchChunk& chunk = request->chunks()[i];
+      // A hint: a failure shows when the chunk is populated.
+      (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
+                         request->ContextOf(i));
     }
-    // One chunk: advising it here costs less than waking the advisor.
-    AdviseAll(*request);
     std::lock_guard<std::mutex> lock(mutex_);
-    Enqueue(request);
+    for (size_t i = 0; i < request->chunks().size(); ++i) {
+      queue_.push_back({request, i});
+      // Only an idle waiter needs waking; a busy one comes back for more.
+      if (idle_ > queue_.size() - 1) ready_.notify_one();
+    }
   }
 
  private:
@@ -77,48 +80,12 @@ class WorkersBackend : public PrefetchBackendImpl {
     size_t chunk;
   };
 
-  // Starts readahead for whole requests of many chunks, in the order they
-  // came, then hands their chunks to the workers: the device gets every
-  // request at its queue depth, not one chunk per worker, and the requesting
-  // thread (an executor, often) does not spend its time allocating page
-  // cache for megabytes.
-  void Advise() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (true) {
-      to_advise_ready_.wait(
-          lock, [this] { return stopping_ || !to_advise_.empty(); });
-      if (to_advise_.empty()) return;
-      std::vector<PrefetchRequest*> requests;
-      requests.swap(to_advise_);
-      lock.unlock();
-      for (PrefetchRequest* request : requests) AdviseAll(*request);
-      lock.lock();
-      for (PrefetchRequest* request : requests) Enqueue(request);
-    }
-  }
-
-  static void AdviseAll(const PrefetchRequest& request) {
-    for (size_t i = 0; i < request.chunks().size(); ++i) {
-      const PrefetchChunk& chunk = request.chunks()[i];
-      (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
-                         request.ContextOf(i));
-    }
-  }
-
-  // Under mutex_.
-  void Enqueue(PrefetchRequest* request) {
-    for (size_t i = 0; i < request->chunks().size(); ++i) {
-      queue_.push_back({request, i});
-      // One thread per chunk: waking them all for a one-page request costs a
-      // context switch per idle thread.
-      ready_.notify_one();
-    }
-  }
-
   void Work() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
+      ++idle_;
       ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      --idle_;
       if (queue_.empty()) return;
       const Task task = queue_.front();
       queue_.pop_front();
@@ -130,20 +97,17 @@ class WorkersBackend : public PrefetchBackendImpl {
       if (status.code() == absl::StatusCode::kUnimplemented) {
         status = TouchChunk(chunk, context);
       }
-      if (task.request->ChunkDone(std::move(status))) {
-        task.request->Finish();
-        delete task.request;
-      }
+      ChunkDone(task.request, std::move(status), finish_);
       lock.lock();
     }
   }
 
+  const RequestFinisher finish_;
   std::mutex mutex_;
-  std::condition_variable to_advise_ready_;
-  std::vector<PrefetchRequest*> to_advise_;
-  std::thread advisor_;
   std::condition_variable ready_;
   std::deque<Task> queue_;
+  // Waiters waiting for a task.
+  size_t idle_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
@@ -151,8 +115,8 @@ class WorkersBackend : public PrefetchBackendImpl {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeWorkersBackend(
-    const PrefetchOptions& options) {
-  return std::make_unique<WorkersBackend>(options.threads);
+    const PrefetchOptions& options, RequestFinisher finish) {
+  return std::make_unique<WorkersBackend>(options.threads, std::move(finish));
 }
 
 }  // namespace mmapio::internal
