@@ -208,6 +208,29 @@ int Main(int argc, char** argv) {
                    c.random_file_bytes};
   }
 
+  std::string seq_path;
+  if (flags.sequential) {
+    Log(absl::StrFormat("writing %d MiB to %s", c.seq_file_bytes >> 20,
+                        c.dir));
+    seq_path = CreateDataFile(DataPath(c.dir, "sequential"), c.seq_file_bytes,
+                              FillPageStamps);
+  }
+  std::vector<std::string> hazard_paths;
+  if (flags.hazard) {
+    Log(absl::StrFormat("writing %d files of %d MiB to %s", c.hazard_files,
+                        c.hazard_file_bytes >> 20, c.dir));
+    for (int f = 0; f < c.hazard_files; ++f) {
+      const uint64_t file = static_cast<uint64_t>(f);
+      hazard_paths.push_back(CreateDataFile(
+          DataPath(c.dir, absl::StrCat("hazard", f)), c.hazard_file_bytes,
+          [file](uint64_t offset, uint8_t* block, uint64_t length) {
+            FillHazardFile(file, offset, block, length);
+          }));
+    }
+  }
+
+  // Workloads run one after another, each with its own engines, made when
+  // it starts and gone when it ends.
   std::vector<std::string> workloads;
   if (flags.random_depth) {
     workloads.push_back(
@@ -216,6 +239,13 @@ int Main(int argc, char** argv) {
   if (flags.executor) {
     workloads.push_back(
         RunWorkload(ExecutorWorkload(c, random_file), c.rounds));
+  }
+  if (flags.sequential) {
+    workloads.push_back(
+        RunWorkload(SequentialWorkload(c, seq_path), c.rounds));
+  }
+  if (flags.hazard) {
+    workloads.push_back(RunWorkload(HazardWorkload(c, hazard_paths), c.rounds));
   }
 
   absl::FPrintF(

@@ -7,13 +7,16 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "bench/bench_support.h"
 #include "bench/cold_harness.h"
+#include "mmapio/async_engine.h"
 #include "mmapio/prefetch.h"
+#include "tools/format.h"
 
 namespace mmapio::bench {
 
@@ -80,6 +83,52 @@ std::unique_ptr<Engine> CreateOrDie(PrefetchOptions options = {}) {
   if (made.engine == nullptr) Die(made.failure);
   return std::move(made.engine);
 }
+
+// The AsyncEngines of a workload: AsyncEngine::Create() as a user would
+// make it, and one per forced backend (or why it could not be made).
+struct AsyncEngines {
+  std::unique_ptr<AsyncEngine> default_engine;
+  std::vector<std::pair<PrefetchBackend, MaybeEngine<AsyncEngine>>> forced;
+
+  static AsyncEngines Create() {
+    AsyncEngines engines;
+    engines.default_engine = CreateOrDie<AsyncEngine>();
+    for (PrefetchBackend backend : kForcedBackends) {
+      PrefetchOptions options;
+      options.backend = backend;
+      engines.forced.emplace_back(backend, TryCreate<AsyncEngine>(options));
+    }
+    return engines;
+  }
+
+  // The backend the default engine chose.
+  std::string default_backend() const {
+    return std::string(
+        PrefetchBackendName(default_engine->prefetch_engine().backend()));
+  }
+
+  // The counters of each engine, as JSON strings, for Workload::engines.
+  std::vector<std::pair<std::string, std::string>> Stats() const {
+    std::vector<std::pair<std::string, std::string>> stats = {
+        {"async_default",
+         cli::JsonString(
+             default_engine->prefetch_engine().stats().ToString())}};
+    for (const auto& [backend, made] : forced) {
+      if (made.engine == nullptr) continue;
+      stats.emplace_back(
+          absl::StrCat("async_", PrefetchBackendName(backend)),
+          cli::JsonString(
+              made.engine->prefetch_engine().stats().ToString()));
+    }
+    return stats;
+  }
+};
+
+// The hazard files' contents: byte i * 512 of hazard file `file` is
+// HazardByte(file, i); the others are CreateDataFile's filler.
+uint8_t HazardByte(uint64_t file, uint64_t index);
+void FillHazardFile(uint64_t file, uint64_t offset, uint8_t* block,
+                    uint64_t length);
 
 }  // namespace mmapio::bench
 

@@ -54,9 +54,7 @@ struct ExecutorState {
   ColdConfig config;
   RandomFile file;
   PagePermutation permutation;
-  std::unique_ptr<AsyncEngine> async_default;
-  std::vector<std::pair<PrefetchBackend, MaybeEngine<AsyncEngine>>>
-      async_forced;
+  AsyncEngines async;
 };
 
 // One measurement on one loop: the ticker and the tasks, touched only on
@@ -271,14 +269,8 @@ RunResult RunExecutor(ExecutorState& s, Mode mode, AsyncEngine* engine) {
 Workload ExecutorWorkload(const ColdConfig& config, const RandomFile& file) {
   auto state = std::make_shared<ExecutorState>(config, file);
   ExecutorState* s = state.get();
-  s->async_default = CreateOrDie<AsyncEngine>();
-  for (PrefetchBackend backend : kForcedBackends) {
-    PrefetchOptions options;
-    options.backend = backend;
-    s->async_forced.emplace_back(backend, TryCreate<AsyncEngine>(options));
-  }
-  const std::string default_backend(
-      PrefetchBackendName(s->async_default->prefetch_engine().backend()));
+  s->async = AsyncEngines::Create();
+  const std::string default_backend = s->async.default_backend();
   const uint64_t records = static_cast<uint64_t>(config.tasks) *
                            config.task_pages;
 
@@ -347,10 +339,10 @@ Workload ExecutorWorkload(const ColdConfig& config, const RandomFile& file) {
                     "): co_await engine.Resident(region, {offset, 4096}), "
                     "then a guarded load"),
        [s] {
-         return RunExecutor(*s, Mode::kEngine, s->async_default.get());
+         return RunExecutor(*s, Mode::kEngine, s->async.default_engine.get());
        },
        ""});
-  for (auto& [backend, made] : s->async_forced) {
+  for (auto& [backend, made] : s->async.forced) {
     const std::string name(PrefetchBackendName(backend));
     AsyncEngine* engine = made.engine.get();
     w.variants.push_back(
@@ -359,20 +351,7 @@ Workload ExecutorWorkload(const ColdConfig& config, const RandomFile& file) {
          [s, engine] { return RunExecutor(*s, Mode::kEngine, engine); },
          made.failure});
   }
-  w.engines = [s] {
-    std::vector<std::pair<std::string, std::string>> engines = {
-        {"async_default",
-         cli::JsonString(
-             s->async_default->prefetch_engine().stats().ToString())}};
-    for (auto& [backend, made] : s->async_forced) {
-      if (made.engine == nullptr) continue;
-      engines.emplace_back(
-          absl::StrCat("async_", PrefetchBackendName(backend)),
-          cli::JsonString(
-              made.engine->prefetch_engine().stats().ToString()));
-    }
-    return engines;
-  };
+  w.engines = [s] { return s->async.Stats(); };
   return w;
 }
 

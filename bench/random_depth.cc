@@ -57,9 +57,7 @@ struct RandomState {
   uint64_t pages_per_run;
   uint64_t fio_seed;
   std::string fio_missing;  // Why fio cannot run, or empty.
-  std::unique_ptr<AsyncEngine> async_default;
-  std::vector<std::pair<PrefetchBackend, MaybeEngine<AsyncEngine>>>
-      async_forced;
+  AsyncEngines async;
   std::unique_ptr<PrefetchEngine> prefetch_default;
 };
 
@@ -418,10 +416,6 @@ RunResult EnginePrefetchRun(RandomState& s, PrefetchEngine& engine,
   return PagesResult(pages, sum, Now() - start, resident, times);
 }
 
-std::string BackendOf(AsyncEngine& engine) {
-  return std::string(PrefetchBackendName(engine.prefetch_engine().backend()));
-}
-
 }  // namespace
 
 Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
@@ -429,14 +423,9 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
       std::make_shared<RandomState>(file, config.random_pages, config.seed);
   RandomState* s = state.get();
   if (!FioInstalled()) s->fio_missing = "fio is not installed";
-  s->async_default = CreateOrDie<AsyncEngine>();
-  for (PrefetchBackend backend : kForcedBackends) {
-    PrefetchOptions options;
-    options.backend = backend;
-    s->async_forced.emplace_back(backend, TryCreate<AsyncEngine>(options));
-  }
+  s->async = AsyncEngines::Create();
   s->prefetch_default = CreateOrDie<PrefetchEngine>();
-  const std::string default_backend = BackendOf(*s->async_default);
+  const std::string default_backend = s->async.default_backend();
   const std::string prefetch_backend(
       PrefetchBackendName(s->prefetch_default->backend()));
 
@@ -502,7 +491,7 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
                       "Poll on this thread, sums its page and asks for the "
                       "next; poll() on fd() when nothing is ready"),
          [s, depth] {
-           return AsyncSingleRun(*s, *s->async_default, depth);
+           return AsyncSingleRun(*s, *s->async.default_engine, depth);
          },
          "", params});
     w.variants.push_back(
@@ -510,7 +499,7 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
          absl::StrCat("AsyncEngine::Create() (", default_backend,
                       "): EnsureResidentBatch of D pages, wait for it, then "
                       "the next"),
-         [s, depth] { return AsyncBatchRun(*s, *s->async_default, depth); },
+         [s, depth] { return AsyncBatchRun(*s, *s->async.default_engine, depth); },
          "", params});
     w.variants.push_back(
         {"engine_prefetch", "mmapio",
@@ -522,7 +511,7 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
            return EnginePrefetchRun(*s, *s->prefetch_default, depth);
          },
          "", params});
-    for (auto& [backend, made] : s->async_forced) {
+    for (auto& [backend, made] : s->async.forced) {
       const std::string name(PrefetchBackendName(backend));
       AsyncEngine* engine = made.engine.get();
       w.variants.push_back(
@@ -533,19 +522,10 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
     }
   }
   w.engines = [s] {
-    std::vector<std::pair<std::string, std::string>> engines = {
-        {"async_default",
-         cli::JsonString(
-             s->async_default->prefetch_engine().stats().ToString())},
-        {"prefetch_default",
-         cli::JsonString(s->prefetch_default->stats().ToString())}};
-    for (auto& [backend, made] : s->async_forced) {
-      if (made.engine == nullptr) continue;
-      engines.emplace_back(
-          absl::StrCat("async_", PrefetchBackendName(backend)),
-          cli::JsonString(
-              made.engine->prefetch_engine().stats().ToString()));
-    }
+    std::vector<std::pair<std::string, std::string>> engines = s->async.Stats();
+    engines.emplace_back(
+        "prefetch_default",
+        cli::JsonString(s->prefetch_default->stats().ToString()));
     return engines;
   };
   return w;

@@ -1,0 +1,232 @@
+// sequential: one thread scans a cold file from start to end, reading it in
+// blocks of one size. The mmap baselines memcpy each block out of the
+// mapping into a buffer and checksum it, the same work PrefetchStream::Read
+// does; at the "touch" size every variant loads 8 bytes per page of each
+// 1 MiB instead, which is what stream_willread does after WillRead.
+//
+// The checksum of a block is the sum of the stamps of its pages, so every
+// variant of the scan must find the same sum.
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/types/span.h"
+#include "bench/bench_support.h"
+#include "bench/cold_bench.h"
+#include "bench/cold_harness.h"
+#include "mmapio/prefetch.h"
+#include "mmapio/prefetch_stream.h"
+#include "mmapio/region.h"
+#include "tools/format.h"
+
+namespace mmapio::bench {
+namespace {
+
+// Blocks of the "touch" scans, and of stream_willread's announcements.
+constexpr uint64_t kTouchBlock = uint64_t{1} << 20;
+
+struct SeqState {
+  std::string path;
+  uint64_t size = 0;
+  uint64_t expected = 0;
+  std::unique_ptr<PrefetchEngine> engine;
+};
+
+// The stamps of the pages of [p, p + bytes).
+uint64_t SumBlock(const uint8_t* p, uint64_t bytes) {
+  uint64_t sum = 0;
+  for (uint64_t at = 0; at < bytes; at += kPage) sum += Load64(p + at);
+  return sum;
+}
+
+// Keeps the compiler from reading the mapping instead of the copy: the
+// buffer may have changed behind its back.
+void Clobber(void* p) { asm volatile("" : : "r"(p) : "memory"); }
+
+RunResult SeqResult(const SeqState& s, uint64_t sum, double seconds,
+                    int64_t majflt) {
+  RunResult m;
+  m.seconds = seconds;
+  m.work = static_cast<double>(s.size);
+  m.checksum = sum;
+  m.expected_checksum = s.expected;
+  m.metrics.emplace_back("majflt", static_cast<double>(majflt));
+  return m;
+}
+
+// `read_bytes` 0: touch one page word per page.
+RunResult MmapScan(const SeqState& s, int advice, uint64_t read_bytes) {
+  Mapping map(s.path, s.size);
+  if (advice != MADV_NORMAL) map.Advise(advice);
+  AlignedBuffer buffer = AllocateAligned(std::max(read_bytes, kPage));
+  uint64_t sum = 0;
+  const int64_t majflt = ThreadMajorFaults();
+  const double start = Now();
+  if (read_bytes == 0) {
+    for (uint64_t offset = 0; offset < s.size; offset += kTouchBlock) {
+      sum += SumBlock(map.data() + offset, kTouchBlock);
+    }
+  } else {
+    for (uint64_t offset = 0; offset < s.size; offset += read_bytes) {
+      std::memcpy(buffer.get(), map.data() + offset, read_bytes);
+      Clobber(buffer.get());
+      sum += SumBlock(buffer.get(), read_bytes);
+    }
+  }
+  const double seconds = Now() - start;
+  return SeqResult(s, sum, seconds, ThreadMajorFaults() - majflt);
+}
+
+// PrefetchStream::Read of `read_bytes` at a time.
+RunResult StreamRead(const SeqState& s, uint64_t read_bytes) {
+  Region region = OpenRegion(s.path);
+  AlignedBuffer buffer = AllocateAligned(read_bytes);
+  const absl::Span<std::byte> out(reinterpret_cast<std::byte*>(buffer.get()),
+                                  read_bytes);
+  CallTimes times(s.size / read_bytes + 64);
+  ThreadCallTimes on_this_thread(times);
+  uint64_t sum = 0;
+  const int64_t majflt = ThreadMajorFaults();
+  double seconds = 0;
+  {
+    PrefetchStream stream(*s.engine, region);
+    const double start = Now();
+    for (uint64_t offset = 0; offset < s.size; offset += read_bytes) {
+      CopyResult copied;
+      {
+        CallScope call;
+        copied = stream.Read(offset, out);
+      }
+      if (!copied.status.ok()) Die(copied.status.ToString());
+      sum += SumBlock(buffer.get(), read_bytes);
+    }
+    seconds = Now() - start;
+  }
+  RunResult m = SeqResult(s, sum, seconds, ThreadMajorFaults() - majflt);
+  times.AddMetrics(m.metrics);
+  return m;
+}
+
+// PrefetchStream::WillRead of the next 1 MiB, then a load per page of it.
+RunResult StreamWillRead(const SeqState& s) {
+  Region region = OpenRegion(s.path);
+  const uint8_t* base = reinterpret_cast<const uint8_t*>(region.bytes().data());
+  CallTimes times(s.size / kTouchBlock + 64);
+  ThreadCallTimes on_this_thread(times);
+  uint64_t sum = 0;
+  const int64_t majflt = ThreadMajorFaults();
+  double seconds = 0;
+  {
+    PrefetchStream stream(*s.engine, region);
+    const double start = Now();
+    for (uint64_t offset = 0; offset < s.size; offset += kTouchBlock) {
+      {
+        CallScope call;
+        stream.WillRead({offset, kTouchBlock});
+      }
+      sum += SumBlock(base + offset, kTouchBlock);
+    }
+    seconds = Now() - start;
+  }
+  RunResult m = SeqResult(s, sum, seconds, ThreadMajorFaults() - majflt);
+  times.AddMetrics(m.metrics);
+  return m;
+}
+
+}  // namespace
+
+Workload SequentialWorkload(const ColdConfig& config, const std::string& path) {
+  auto state = std::make_shared<SeqState>();
+  SeqState* s = state.get();
+  s->path = path;
+  s->size = config.seq_file_bytes;
+  s->expected = StampSumOfPrefix(s->size / kPage);
+  s->engine = CreateOrDie<PrefetchEngine>();
+  const std::string backend(PrefetchBackendName(s->engine->backend()));
+
+  Workload w;
+  w.name = "sequential";
+  w.unit = "GB/s";
+  w.unit_scale = 1e9;
+  w.state = state;
+  w.files = {path};
+  w.description = absl::StrFormat(
+      "One thread scans a cold %.1f GiB file from start to end. At read "
+      "sizes 4 KiB, 64 KiB and 1 MiB the mmap baselines memcpy each block "
+      "out of the mapping into a buffer and checksum it, the same work "
+      "PrefetchStream::Read does; at \"touch\" every variant loads 8 bytes "
+      "per page of each 1 MiB, as stream_willread does after WillRead. GB/s "
+      "is 10^9 bytes of file per second.",
+      static_cast<double>(s->size) / (1 << 30));
+  w.metric_notes = {
+      {"majflt", "major faults the scanning thread took"},
+      {"call_p50_us",
+       "time inside each PrefetchStream::Read or WillRead call (Read "
+       "includes its copy)"},
+      {"call_p99_us", "as call_p50_us, 99th percentile"},
+      {"call_max_us", "as call_p50_us, the slowest call"},
+      {"calls", "calls timed in the run"},
+  };
+  w.config = {
+      {"file_bytes", absl::StrCat(s->size)},
+      {"prefetch_backend", cli::JsonString(backend)},
+  };
+
+  struct Size {
+    const char* label;
+    uint64_t bytes;  // 0: touch.
+  };
+  for (const Size& size : {Size{"4KiB", 4096}, Size{"64KiB", 64 << 10},
+                           Size{"1MiB", 1 << 20}, Size{"touch", 0}}) {
+    const std::vector<std::pair<std::string, std::string>> params = {
+        {"read", cli::JsonString(size.label)}};
+    const uint64_t bytes = size.bytes;
+    const std::string what =
+        bytes == 0 ? "load 8 bytes per page"
+                   : absl::StrCat("memcpy ", size.label,
+                                  " blocks into a buffer, checksum each");
+    w.variants.push_back({"mmap_naive", "baseline",
+                          absl::StrCat("mmap, ", what),
+                          [s, bytes] { return MmapScan(*s, MADV_NORMAL, bytes); },
+                          "", params});
+    w.variants.push_back(
+        {"mmap_sequential", "baseline",
+         absl::StrCat("mmap + MADV_SEQUENTIAL, ", what),
+         [s, bytes] { return MmapScan(*s, MADV_SEQUENTIAL, bytes); }, "",
+         params});
+    if (bytes != 0) {
+      w.variants.push_back(
+          {"stream_read", "mmapio",
+           absl::StrCat("PrefetchStream over a Region, PrefetchEngine::"
+                        "Create() (",
+                        backend, "): Read(offset, ", size.label,
+                        " buffer), checksum each"),
+           [s, bytes] { return StreamRead(*s, bytes); }, "", params});
+    } else {
+      w.variants.push_back(
+          {"stream_willread", "mmapio",
+           absl::StrCat("PrefetchStream over a Region, PrefetchEngine::"
+                        "Create() (",
+                        backend,
+                        "): WillRead(next 1 MiB), then load 8 bytes per page "
+                        "of it"),
+           [s] { return StreamWillRead(*s); }, "", params});
+    }
+  }
+  w.engines = [s] {
+    return std::vector<std::pair<std::string, std::string>>{
+        {"prefetch_default", cli::JsonString(s->engine->stats().ToString())}};
+  };
+  return w;
+}
+
+}  // namespace mmapio::bench
