@@ -118,15 +118,15 @@ const char kTouchHelp[] =
 
 Loads the pages of each file that are not in the page cache, and only those:
 the missing runs are found first and handed to mmapio's prefetch engine in
-2 MiB requests, whose readahead starts at once (io_uring where the kernel
-allows, MMAPIO_PREFETCH_BACKEND=workers|madvise to choose).
+2 MiB requests, whose readahead starts at once (MMAPIO_PREFETCH_BACKEND=
+io_uring|madvise to choose another backend than workers).
 Prints the pages loaded and the time taken. A page that cannot be read (an
 I/O error, a file truncated underneath) is reported for its file with its
 offset; the pages around it and the other files are still loaded.
 
 options:
   --range=START-END  only these bytes of each file (4k-50M, 1G-, -8M)
-  --jobs=N           kernel workers waiting for reads (io_uring; default 8)
+  --jobs=N           threads waiting for reads (default 8)
   --json             one JSON object per file
   --bytes            exact byte counts
   and the path options of "mmapio stat --help"
@@ -139,7 +139,8 @@ examples:
 int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
   FileLoop loop("touch", options);
   absl::StatusOr<std::unique_ptr<PrefetchEngine>> engine =
-      PrefetchEngine::Create({.io_workers = options.jobs});
+      PrefetchEngine::Create(
+          {.threads = options.jobs, .io_workers = options.jobs});
   if (!engine.ok()) {
     loop.Report(engine.status());
     return loop.exit_code();
