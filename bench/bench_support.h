@@ -1,11 +1,10 @@
-// What the cold-cache benchmark programs in bench/ (prefetch_bench,
-// executor_bench) share: dying with a message, flags, files written on a
-// disk filesystem and made cold before every measurement, mappings and
-// buffers of them, clocks, variants run interleaved with the engines they
-// need, and the statistics and JSON of their reports.
+// What the cold-cache benchmark (cold_bench) builds on: dying with a
+// message, flags, files written on a disk filesystem and made cold before
+// every measurement, mappings and buffers of them, clocks, variants run
+// interleaved, and the statistics and JSON of its report.
 //
 // Unlike bench_files, which serves Google Benchmark programs with warm files
-// in TEST_TMPDIR, these programs measure reads that must reach the disk.
+// in TEST_TMPDIR, cold_bench measures reads that must reach the disk.
 
 #ifndef MMAPIO_BENCH_BENCH_SUPPORT_H_
 #define MMAPIO_BENCH_BENCH_SUPPORT_H_
@@ -15,10 +14,8 @@
 #include <cstdio>
 #include <functional>
 #include <initializer_list>
-#include <map>
 #include <memory>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,8 +23,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "absl/types/span.h"
-#include "mmapio/prefetch.h"
 #include "mmapio/region.h"
 
 namespace mmapio::bench {
@@ -165,68 +160,6 @@ void RunInterleaved(const std::string& workload,
       if (variants[i].skipped.empty()) measure(round, i);
     }
   }
-}
-
-// Prints the stderr table row of `variant` if it was skipped, its name and
-// kind in columns as wide as the table's; returns whether it was.
-template <typename Measurement>
-bool PrintIfSkipped(const Variant<Measurement>& variant, int name_width,
-                    int kind_width) {
-  if (variant.skipped.empty()) return false;
-  std::fprintf(stderr, "  %-*s %-*s skipped: %s\n", name_width,
-               variant.name.c_str(), kind_width, variant.kind.c_str(),
-               variant.skipped.c_str());
-  return true;
-}
-
-// The engines of a run, created once per backend for the whole run.
-// `Engine` is PrefetchEngine or AsyncEngine.
-template <typename Engine>
-struct Engines {
-  std::map<PrefetchBackend, std::unique_ptr<Engine>> engines;
-  // Why a backend could not be created here.
-  std::map<PrefetchBackend, std::string> failures;
-
-  // Null when the backend could not be created.
-  Engine* Get(PrefetchBackend backend) const {
-    auto it = engines.find(backend);
-    return it == engines.end() ? nullptr : it->second.get();
-  }
-};
-
-// An engine of `options` for each of `backends`; those that cannot be
-// created here are logged and left out.
-template <typename Engine>
-Engines<Engine> CreateEngines(absl::Span<const PrefetchBackend> backends,
-                              PrefetchOptions options) {
-  Engines<Engine> result;
-  for (PrefetchBackend backend : backends) {
-    options.backend = backend;
-    absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
-    if (engine.ok()) {
-      result.engines.emplace(backend, *std::move(engine));
-    } else {
-      result.failures.emplace(backend, engine.status().ToString());
-      Log(absl::StrCat("engine ", PrefetchBackendName(backend),
-                       " unavailable: ", engine.status().ToString()));
-    }
-  }
-  return result;
-}
-
-// The variant `run(engine)` with the engine of `backend`, or, where it
-// could not be created, the variant skipped for that reason.
-template <typename Engine, typename Run>
-auto EngineVariant(const Engines<Engine>& engines, PrefetchBackend backend,
-                   std::string name, std::string description, Run run) {
-  Variant<std::invoke_result_t<Run&, Engine&>> v{
-      std::move(name), "mmapio", std::move(description), nullptr, ""};
-  if (Engine* engine = engines.Get(backend); engine != nullptr) {
-    v.run = [engine, run] { return run(*engine); };
-  } else {
-    v.skipped = engines.failures.at(backend);
-  }
-  return v;
 }
 
 // 0 for no values.

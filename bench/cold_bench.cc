@@ -250,10 +250,10 @@ int Main(int argc, char** argv) {
 
   absl::FPrintF(
       out,
-      "{\"benchmark\": \"cold_bench\",\n \"config\": {\"dir\": %s, "
+      "{\"benchmark\": \"cold_bench\",\n \"config\": {"
       "\"filesystem\": %s, \"rounds\": %d, \"seed\": %d},\n"
       " \"workloads\": [\n  %s\n ]}\n",
-      cli::JsonString(c.dir), cli::JsonString(filesystem), c.rounds, c.seed,
+      cli::JsonString(filesystem), c.rounds, c.seed,
       absl::StrJoin(workloads, ",\n  "));
   if (out != stdout && std::fclose(out) != 0) {
     DieErrno(absl::StrCat("write ", flags.out));

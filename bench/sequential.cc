@@ -190,10 +190,10 @@ Workload SequentialWorkload(const ColdConfig& config, const std::string& path) {
     const std::vector<std::pair<std::string, std::string>> params = {
         {"read", cli::JsonString(size.label)}};
     const uint64_t bytes = size.bytes;
+    // The same words at every size: the report lists a variant once.
     const std::string what =
-        bytes == 0 ? "load 8 bytes per page"
-                   : absl::StrCat("memcpy ", size.label,
-                                  " blocks into a buffer, checksum each");
+        "memcpy each block of the read size out of the mapping into a "
+        "buffer, checksum it (at touch: load 8 bytes per page)";
     w.variants.push_back({"mmap_naive", "baseline",
                           absl::StrCat("mmap, ", what),
                           [s, bytes] { return MmapScan(*s, MADV_NORMAL, bytes); },
@@ -208,8 +208,9 @@ Workload SequentialWorkload(const ColdConfig& config, const std::string& path) {
           {"stream_read", "mmapio",
            absl::StrCat("PrefetchStream over a Region, PrefetchEngine::"
                         "Create() (",
-                        backend, "): Read(offset, ", size.label,
-                        " buffer), checksum each"),
+                        backend,
+                        "): Read(offset, buffer of the read size), checksum "
+                        "each block"),
            [s, bytes] { return StreamRead(*s, bytes); }, "", params});
     } else {
       w.variants.push_back(
