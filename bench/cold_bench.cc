@@ -67,6 +67,9 @@ constexpr char kUsage[] =
     "  --rounds         interleaved rounds (default 5)\n"
     "  --seed           seed of the page permutations (default 42)\n"
     "  --out            write the JSON there instead of stdout\n"
+    "  --resident_check_every\n"
+    "                   check one request in N for an already resident page "
+    "(default 16)\n"
     "random_depth and executor, one stamped file:\n"
     "  --random_file    its size (default 2G)\n"
     "  --random_pages   distinct pages per random_depth run (default 40000)\n"
@@ -122,6 +125,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.out = std::string(value);
     } else if (name == "random_file" && size.ok() && *size >= kPage) {
       c.random_file_bytes = *size / kPage * kPage;
+    } else if (name == "resident_check_every" && positive) {
+      ResidentCounter::SetSamplingInterval(n);
     } else if (name == "random_pages" && positive) {
       c.random_pages = n;
     } else if (name == "depths") {

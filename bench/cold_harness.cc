@@ -140,7 +140,17 @@ std::vector<uint64_t> PagePermutation::Next(uint64_t count) {
   return slice;
 }
 
-void ResidentCounter::Check(const void* page) {
+namespace {
+uint64_t g_resident_sampling = 16;
+}  // namespace
+
+void ResidentCounter::SetSamplingInterval(uint64_t every) {
+  g_resident_sampling = every;
+}
+
+uint64_t ResidentCounter::SamplingInterval() { return g_resident_sampling; }
+
+void ResidentCounter::Sample(const void* page) {
   const uintptr_t address = reinterpret_cast<uintptr_t>(page) & ~(kPage - 1);
   unsigned char vec = 0;
   if (mincore(reinterpret_cast<void*>(address), kPage, &vec) != 0) {

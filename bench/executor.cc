@@ -259,6 +259,8 @@ RunResult RunExecutor(ExecutorState& s, Mode mode, AsyncEngine* engine) {
   run.AddMetrics(m.metrics);
   if (mode != Mode::kIdle) {
     m.metrics.emplace_back("resident_share", resident.share());
+    m.metrics.emplace_back("resident_checked",
+                           static_cast<double>(resident.checked()));
   }
   times.AddMetrics(m.metrics);
   return m;
@@ -302,7 +304,9 @@ Workload ExecutorWorkload(const ColdConfig& config, const RandomFile& file) {
        "the executor thread's CPU time per record"},
       {"resident_share",
        "share of lookups whose page was already resident when asked "
-       "(mincore right before asking); must be ~0"},
+       "(mincore right before asking, on a sample of the lookups); must be "
+       "~0"},
+      {"resident_checked", "lookups checked for resident_share"},
       {"amplification",
        "pages of the file cached after the run (cachestat) per record"},
       {"call_p50_us",

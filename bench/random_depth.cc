@@ -72,6 +72,8 @@ RunResult PagesResult(const std::vector<uint64_t>& pages, uint64_t sum,
   m.expected_checksum = StampSum(pages);
   m.pages_asked = pages.size();
   m.metrics.emplace_back("resident_share", resident.share());
+  m.metrics.emplace_back("resident_checked",
+                         static_cast<double>(resident.checked()));
   times.AddMetrics(m.metrics);
   return m;
 }
@@ -439,14 +441,17 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
       "slice of a seeded permutation for every run), read by one consuming "
       "thread with D requests in flight. Every mapping is MADV_RANDOM (a "
       "Region advised kRandom), so a fault reads only its page. The variants "
-      "that read through a mapping check each page with mincore right "
+      "that read through a mapping check one page in %d with mincore right "
       "before asking for it, and sum the stamps of the pages they read; the "
       "sum must match the page list.",
-      static_cast<double>(file.bytes) / (1 << 30), config.random_pages);
+      static_cast<double>(file.bytes) / (1 << 30), config.random_pages,
+      ResidentCounter::SamplingInterval());
   w.metric_notes = {
       {"resident_share",
        "share of requests whose page was already resident when asked "
-       "(mincore right before asking); must be ~0"},
+       "(mincore right before asking, on a sample of the requests); must be "
+       "~0"},
+      {"resident_checked", "requests checked for resident_share"},
       {"amplification",
        "pages of the file cached after the run (cachestat) per page asked; "
        "1.0 means nothing was read around the pages, ~0 for O_DIRECT"},
