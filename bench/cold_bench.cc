@@ -82,10 +82,11 @@ constexpr char kUsage[] =
     "  --seq_file       the scanned file's size, a multiple of 1 MiB "
     "(default 4G)\n"
     "hazard:\n"
-    "  --hazard_file    each file's size, a multiple of the chunk (default "
-    "256M)\n"
+    "  --hazard_file    each file's size (default 256M)\n"
     "  --hazard_files   number of files (default 8)\n"
-    "  --chunk          request and yield unit (default 8M)\n"
+    "  --chunks         chunk sizes of mmapio_async (default 2M,8M,32M)\n"
+    "  --chunk          chunk of the other variants: request and yield unit\n"
+    "                   (default 8M)\n"
     "  --lookahead      chunks in flight per file (default 4)\n"
     "Sizes take a K, M, G or T suffix (powers of 1024).\n";
 
@@ -149,10 +150,18 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (name == "seq_file" && size.ok() && *size > 0 &&
                *size % (uint64_t{1} << 20) == 0) {
       c.seq_file_bytes = *size;
-    } else if (name == "hazard_file" && size.ok() && *size > 0) {
+    } else if (name == "hazard_file" && size.ok() && *size > 0 &&
+               *size % kPage == 0) {
       c.hazard_file_bytes = *size;
     } else if (name == "hazard_files" && positive && n <= 64) {
       c.hazard_files = static_cast<int>(n);
+    } else if (name == "chunks") {
+      c.hazard_chunk_sweep.clear();
+      for (absl::string_view chunk : absl::StrSplit(value, ',')) {
+        absl::StatusOr<uint64_t> bytes = cli::ParseSize(chunk);
+        if (!bytes.ok() || *bytes < kPage || *bytes % kPage != 0) ok = false;
+        c.hazard_chunk_sweep.push_back(bytes.ok() ? *bytes : 0);
+      }
     } else if (name == "chunk" && size.ok() && *size >= kPage &&
                *size % kPage == 0) {
       c.hazard_chunk_bytes = *size;
@@ -162,9 +171,6 @@ Flags ParseFlags(int argc, char** argv) {
       ok = false;
     }
     if (!ok) UsageError(absl::StrCat("bad flag or value: ", argv[i]), kUsage);
-  }
-  if (c.hazard_file_bytes % c.hazard_chunk_bytes != 0) {
-    UsageError("--hazard_file must be a multiple of --chunk", kUsage);
   }
   const uint64_t random_pages = c.random_file_bytes / kPage;
   if (flags.random_depth && c.random_pages > random_pages) {

@@ -40,6 +40,10 @@ struct ColdConfig {
   uint64_t hazard_file_bytes = uint64_t{256} << 20;
   int hazard_files = 8;
   uint64_t hazard_chunk_bytes = uint64_t{8} << 20;
+  // The chunk sizes mmapio_async is run at.
+  std::vector<uint64_t> hazard_chunk_sweep = {uint64_t{2} << 20,
+                                              uint64_t{8} << 20,
+                                              uint64_t{32} << 20};
   int hazard_lookahead = 4;
 };
 

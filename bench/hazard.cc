@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/types/span.h"
 #include "bench/bench_support.h"
 #include "bench/cold_bench.h"
@@ -43,7 +44,7 @@ constexpr uint64_t kReadBlock = uint64_t{1} << 20;
 struct HazardState {
   std::vector<std::string> paths;
   uint64_t file_size = 0;
-  uint64_t chunk = 0;
+  uint64_t chunk = 0;  // Of the variants outside the chunk sweep.
   int lookahead = 0;
   uint64_t expected = 0;
   AsyncEngines async;
@@ -52,6 +53,13 @@ struct HazardState {
     return static_cast<double>(file_size) * static_cast<double>(paths.size());
   }
 };
+
+// "8MiB", "512KiB".
+std::string ChunkLabel(uint64_t bytes) {
+  return bytes % (uint64_t{1} << 20) == 0
+             ? absl::StrCat(bytes >> 20, "MiB")
+             : absl::StrCat(bytes >> 10, "KiB");
+}
 
 uint64_t SumStrided(const uint8_t* p, uint64_t bytes) {
   uint64_t sum = 0;
@@ -162,8 +170,10 @@ RunResult MeasureOnThisThread(const HazardState& s,
 }
 
 // A task per file on one EventLoop thread: with `engine`, each awaits the
-// residency of its chunks; without, each touches its mapping.
-RunResult HazardExecutor(const HazardState& s, AsyncEngine* engine) {
+// residency of its chunks of `chunk` bytes; without, each touches its
+// mapping and yields every `chunk` bytes.
+RunResult HazardExecutor(const HazardState& s, AsyncEngine* engine,
+                         uint64_t chunk) {
   std::vector<Region> regions;
   std::vector<std::unique_ptr<Mapping>> maps;
   for (const std::string& path : s.paths) {
@@ -175,7 +185,7 @@ RunResult HazardExecutor(const HazardState& s, AsyncEngine* engine) {
   }
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
   if (!loop.ok()) Die(loop.status().ToString());
-  CallTimes times(4 * static_cast<size_t>(s.bytes() / s.chunk) + 4096);
+  CallTimes times(4 * static_cast<size_t>(s.bytes() / chunk) + 4096);
   ThreadCallTimes on_this_thread(times);
   if (engine != nullptr) {
     // As EventLoop::Attach(*engine) does, with each Poll timed.
@@ -192,9 +202,9 @@ RunResult HazardExecutor(const HazardState& s, AsyncEngine* engine) {
     (*loop)->Post([&] {
       for (int t = 0; t < tasks; ++t) {
         if (engine != nullptr) {
-          EngineSumFile(run, *engine, regions[t], s.chunk, s.lookahead);
+          EngineSumFile(run, *engine, regions[t], chunk, s.lookahead);
         } else {
-          MmapSumFile(run, maps[t]->data(), s.file_size, s.chunk);
+          MmapSumFile(run, maps[t]->data(), s.file_size, chunk);
         }
       }
     });
@@ -283,7 +293,6 @@ Workload HazardWorkload(const ColdConfig& config,
   s->async = AsyncEngines::Create();
   const std::string default_backend = s->async.default_backend();
   const std::string n = absl::StrCat(paths.size());
-  const std::string chunk_mib = absl::StrCat(s->chunk >> 20);
 
   Workload w;
   w.name = "hazard";
@@ -312,32 +321,44 @@ Workload HazardWorkload(const ColdConfig& config,
       {"files", absl::StrCat(paths.size())},
       {"file_bytes", absl::StrCat(s->file_size)},
       {"chunk_bytes", absl::StrCat(s->chunk)},
+      {"chunk_sweep_bytes",
+       absl::StrCat("[", absl::StrJoin(config.hazard_chunk_sweep, ", "), "]")},
       {"lookahead", absl::StrCat(s->lookahead)},
       {"async_default_backend", cli::JsonString(default_backend)},
   };
+  // The chunk is a parameter of the engine variants: mmapio_async is run at
+  // each of --chunks, the others at --chunk.
   const std::string engine_what = absl::StrFormat(
-      "a task per file on one EventLoop thread keeps %d x %s MiB "
-      "EnsureResident in flight, sums each chunk once resident",
-      s->lookahead, chunk_mib);
-  w.variants.push_back(
-      {"mmapio_async", "mmapio",
-       absl::StrCat("AsyncEngine::Create() (", default_backend,
-                    "): ", engine_what),
-       [s] { return HazardExecutor(*s, s->async.default_engine.get()); }, ""});
+      "a task per file on one EventLoop thread keeps %d chunks of the chunk "
+      "size requested with EnsureResident, and sums each once resident",
+      s->lookahead);
+  for (uint64_t chunk : config.hazard_chunk_sweep) {
+    w.variants.push_back(
+        {"mmapio_async", "mmapio",
+         absl::StrCat("AsyncEngine::Create() (", default_backend,
+                      "): ", engine_what),
+         [s, chunk] {
+           return HazardExecutor(*s, s->async.default_engine.get(), chunk);
+         },
+         "", {{"chunk", cli::JsonString(ChunkLabel(chunk))}}});
+  }
   for (auto& [backend, made] : s->async.forced) {
     const std::string name(PrefetchBackendName(backend));
     AsyncEngine* engine = made.engine.get();
+    const uint64_t chunk = s->chunk;
     w.variants.push_back(
         {absl::StrCat("mmapio_async_", name), "mmapio",
-         absl::StrCat("mmapio_async with the ", name, " backend forced"),
-         [s, engine] { return HazardExecutor(*s, engine); }, made.failure});
+         absl::StrCat("mmapio_async with the ", name,
+                      " backend forced, at --chunk"),
+         [s, engine, chunk] { return HazardExecutor(*s, engine, chunk); },
+         made.failure, {{"chunk", cli::JsonString(ChunkLabel(chunk))}}});
   }
   w.variants.push_back(
       {"mmap_naive", "baseline",
        absl::StrCat("a task per file on one EventLoop thread touches its "
                     "mapping, yields every ",
-                    chunk_mib, " MiB"),
-       [s] { return HazardExecutor(*s, nullptr); }, ""});
+                    ChunkLabel(s->chunk)),
+       [s] { return HazardExecutor(*s, nullptr, s->chunk); }, ""});
   w.variants.push_back({"read_1MiB", "reference",
                         "read() of 1 MiB blocks on one thread, file after "
                         "file",

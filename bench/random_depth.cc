@@ -486,7 +486,8 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
          [s, depth] { return WillneedTouch(*s, depth); }, "", params});
     w.variants.push_back({"fio_direct", "reference",
                           "fio: O_DIRECT io_uring random 4 KiB reads at "
-                          "iodepth D, distinct blocks, no page cache",
+                          "iodepth D, distinct blocks, no page cache; fio "
+                          "reads into its own buffers, so no checksum",
                           [s, depth] { return FioDirect(*s, depth); },
                           s->fio_missing, params});
     w.variants.push_back(
