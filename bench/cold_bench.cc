@@ -34,6 +34,8 @@
 // (not a mapping, or no work: fio, read(), the idle loop) or "mmapio";
 // "params" places a variant in a sweep ({"depth": 64}).
 
+#include "bench/cold_bench.h"
+
 #include <unistd.h>
 
 #include <cstdint>
@@ -49,7 +51,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "bench/bench_support.h"
-#include "bench/cold_bench.h"
 #include "bench/cold_harness.h"
 #include "tools/format.h"
 
@@ -221,8 +222,7 @@ int Main(int argc, char** argv) {
 
   std::string seq_path;
   if (flags.sequential) {
-    Log(absl::StrFormat("writing %d MiB to %s", c.seq_file_bytes >> 20,
-                        c.dir));
+    Log(absl::StrFormat("writing %d MiB to %s", c.seq_file_bytes >> 20, c.dir));
     seq_path = CreateDataFile(DataPath(c.dir, "sequential"), c.seq_file_bytes,
                               FillPageStamps);
   }
@@ -252,20 +252,18 @@ int Main(int argc, char** argv) {
         RunWorkload(ExecutorWorkload(c, random_file), c.rounds));
   }
   if (flags.sequential) {
-    workloads.push_back(
-        RunWorkload(SequentialWorkload(c, seq_path), c.rounds));
+    workloads.push_back(RunWorkload(SequentialWorkload(c, seq_path), c.rounds));
   }
   if (flags.hazard) {
     workloads.push_back(RunWorkload(HazardWorkload(c, hazard_paths), c.rounds));
   }
 
-  absl::FPrintF(
-      out,
-      "{\"benchmark\": \"cold_bench\",\n \"config\": {"
-      "\"filesystem\": %s, \"rounds\": %d, \"seed\": %d},\n"
-      " \"workloads\": [\n  %s\n ]}\n",
-      cli::JsonString(filesystem), c.rounds, c.seed,
-      absl::StrJoin(workloads, ",\n  "));
+  absl::FPrintF(out,
+                "{\"benchmark\": \"cold_bench\",\n \"config\": {"
+                "\"filesystem\": %s, \"rounds\": %d, \"seed\": %d},\n"
+                " \"workloads\": [\n  %s\n ]}\n",
+                cli::JsonString(filesystem), c.rounds, c.seed,
+                absl::StrJoin(workloads, ",\n  "));
   if (out != stdout && std::fclose(out) != 0) {
     DieErrno(absl::StrCat("write ", flags.out));
   }

@@ -41,9 +41,8 @@ struct ColdConfig {
   int hazard_files = 8;
   uint64_t hazard_chunk_bytes = uint64_t{8} << 20;
   // The chunk sizes mmapio_async is run at.
-  std::vector<uint64_t> hazard_chunk_sweep = {uint64_t{2} << 20,
-                                              uint64_t{8} << 20,
-                                              uint64_t{32} << 20};
+  std::vector<uint64_t> hazard_chunk_sweep = {
+      uint64_t{2} << 20, uint64_t{8} << 20, uint64_t{32} << 20};
   int hazard_lookahead = 4;
 };
 
@@ -121,8 +120,7 @@ struct AsyncEngines {
       if (made.engine == nullptr) continue;
       stats.emplace_back(
           absl::StrCat("async_", PrefetchBackendName(backend)),
-          cli::JsonString(
-              made.engine->prefetch_engine().stats().ToString()));
+          cli::JsonString(made.engine->prefetch_engine().stats().ToString()));
     }
     return stats;
   }

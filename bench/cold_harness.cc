@@ -163,10 +163,14 @@ void ResidentCounter::Sample(const void* page) {
 CallTimes::CallTimes(size_t expected_calls) {
   stack_.reserve(16);
   samples_ns_.reserve(expected_calls);
+  sample_names_.reserve(expected_calls);
+  names_.reserve(8);
 }
 
-void CallTimes::Push(Frame::Kind kind, const void* coroutine) {
-  stack_.push_back(Frame{kind, coroutine, Clock::now(), Clock::duration(0)});
+void CallTimes::Push(Frame::Kind kind, const void* coroutine,
+                     const char* name) {
+  stack_.push_back(
+      Frame{kind, coroutine, name, Clock::now(), Clock::duration(0)});
 }
 
 CallTimes::Clock::duration CallTimes::Pop() {
@@ -177,7 +181,16 @@ CallTimes::Clock::duration CallTimes::Pop() {
 
 void CallTimes::ExitCall() {
   const Clock::duration excluded = stack_.back().excluded;
+  const char* name = stack_.back().name;
   const Clock::duration elapsed = Pop();
+  // A few names per run: a linear search by address (literals) is enough.
+  size_t index = 0;
+  while (index < names_.size() && names_[index] != name) ++index;
+  if (index == names_.size()) {
+    if (names_.size() == UINT8_MAX) Die("too many kinds of calls");
+    names_.push_back(name);
+  }
+  sample_names_.push_back(static_cast<uint8_t>(index));
   samples_ns_.push_back(
       std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed - excluded)
           .count());
@@ -204,14 +217,40 @@ void CallTimes::AddMetrics(
     std::vector<std::pair<std::string, double>>& metrics) const {
   // A variant that makes no calls (a plain fault) has no such metrics.
   if (samples_ns_.empty()) return;
-  std::vector<double> us;
-  us.reserve(samples_ns_.size());
-  for (int64_t ns : samples_ns_) us.push_back(static_cast<double>(ns) / 1e3);
-  std::sort(us.begin(), us.end());
-  metrics.emplace_back("call_p50_us", Percentile(us, 0.50));
-  metrics.emplace_back("call_p99_us", Percentile(us, 0.99));
-  metrics.emplace_back("call_max_us", us.empty() ? 0 : us.back());
-  metrics.emplace_back("calls", static_cast<double>(us.size()));
+  const auto add = [&metrics](const std::string& suffix,
+                              std::vector<double>& us, bool median) {
+    std::sort(us.begin(), us.end());
+    if (median)
+      metrics.emplace_back("call_p50_us" + suffix, Percentile(us, 0.50));
+    metrics.emplace_back("call_p99_us" + suffix, Percentile(us, 0.99));
+    metrics.emplace_back("call_max_us" + suffix, us.back());
+    metrics.emplace_back("calls" + suffix, static_cast<double>(us.size()));
+  };
+  std::vector<double> all;
+  all.reserve(samples_ns_.size());
+  for (int64_t ns : samples_ns_) all.push_back(static_cast<double>(ns) / 1e3);
+  add("", all, true);
+  for (size_t name = 0; name < names_.size(); ++name) {
+    std::vector<double> us;
+    for (size_t i = 0; i < samples_ns_.size(); ++i) {
+      if (sample_names_[i] == name) {
+        us.push_back(static_cast<double>(samples_ns_[i]) / 1e3);
+      }
+    }
+    add(absl::StrCat(":", names_[name]), us, false);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> CallMetricNotes(
+    const std::string& what) {
+  return {
+      {"call_p50_us", what},
+      {"call_p99_us", "as call_p50_us, 99th percentile"},
+      {"call_max_us", "as call_p50_us, the slowest call"},
+      {"calls", "calls timed in the run"},
+      {"call_p99_us:F, call_max_us:F, calls:F",
+       "the same for the calls of function F alone"},
+  };
 }
 
 CallTimes* CurrentCallTimes() { return g_call_times; }
@@ -263,10 +302,10 @@ std::string RunWorkload(const Workload& workload, int rounds) {
           Die(absl::StrCat(workload.name, "/", v.name, " measured no time"));
         }
         if (m.pages_asked > 0) {
-          m.metrics.emplace_back("amplification",
-                                 static_cast<double>(
-                                     CachedPages(workload.files)) /
-                                     static_cast<double>(m.pages_asked));
+          m.metrics.emplace_back(
+              "amplification",
+              static_cast<double>(CachedPages(workload.files)) /
+                  static_cast<double>(m.pages_asked));
         }
         const double value = m.work / m.seconds / workload.unit_scale;
         r.values.push_back(value);
@@ -274,7 +313,8 @@ std::string RunWorkload(const Workload& workload, int rounds) {
         std::string detail;
         for (const auto& [name, metric] : m.metrics) {
           r.Add(name, metric);
-          absl::StrAppend(&detail, " ", name, "=", absl::StrFormat("%.4g", metric));
+          absl::StrAppend(&detail, " ", name, "=",
+                          absl::StrFormat("%.4g", metric));
         }
         Log(absl::StrFormat("  round %d %s%s: %.4g %s;%s", round + 1, v.name,
                             ParamsText(v), value, workload.unit, detail));
@@ -298,8 +338,8 @@ std::string RunWorkload(const Workload& workload, int rounds) {
       {"config", JsonObject(workload.config)},
       {"metric_notes", JsonObject(notes)},
       {"engines", JsonObject(engines)},
-      {"variants", absl::StrCat("[\n    ", absl::StrJoin(variants, ",\n    "),
-                                "]")},
+      {"variants",
+       absl::StrCat("[\n    ", absl::StrJoin(variants, ",\n    "), "]")},
   });
 }
 

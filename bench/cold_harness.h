@@ -114,7 +114,8 @@ class CallTimes {
 
   explicit CallTimes(size_t expected_calls);
 
-  void EnterCall() { Push(Frame::kCall); }
+  // `name` names the function called ("Poll"); a string literal.
+  void EnterCall(const char* name) { Push(Frame::kCall, nullptr, name); }
   void ExitCall();
   void EnterUser() { Push(Frame::kUser); }
   void ExitUser();
@@ -128,25 +129,35 @@ class CallTimes {
 
   size_t calls() const { return samples_ns_.size(); }
   // Appends call_p50_us, call_p99_us, call_max_us and calls to `metrics`,
-  // unless no call was timed.
-  void AddMetrics(
-      std::vector<std::pair<std::string, double>>& metrics) const;
+  // then call_p99_us:NAME, call_max_us:NAME and calls:NAME for each
+  // function called; nothing when no call was timed.
+  void AddMetrics(std::vector<std::pair<std::string, double>>& metrics) const;
 
  private:
   struct Frame {
     enum Kind { kCall, kUser };
     Kind kind;
     const void* coroutine;
+    const char* name;
     Clock::time_point start;
     Clock::duration excluded;
   };
-  void Push(Frame::Kind kind, const void* coroutine = nullptr);
+  void Push(Frame::Kind kind, const void* coroutine = nullptr,
+            const char* name = nullptr);
   // Pops the innermost frame; returns its duration.
   Clock::duration Pop();
 
   std::vector<Frame> stack_;
   std::vector<int64_t> samples_ns_;
+  // The function of each sample, an index into names_.
+  std::vector<uint8_t> sample_names_;
+  std::vector<const char*> names_;
 };
+
+// The notes of the metrics CallTimes::AddMetrics adds, for
+// Workload::metric_notes; `what` says which calls were timed.
+std::vector<std::pair<std::string, std::string>> CallMetricNotes(
+    const std::string& what);
 
 // The CallTimes of the calling thread, or null: what CallScope and UserScope
 // record into. Set by ThreadCallTimes for the length of a run.
@@ -163,12 +174,13 @@ class ThreadCallTimes {
   CallTimes* previous_;
 };
 
-// Brackets one mmapio call on this thread; does nothing on a thread without
-// CallTimes (an engine thread running a callback).
+// Brackets one call of mmapio function `name` (a string literal) on this
+// thread; does nothing on a thread without CallTimes (an engine thread
+// running a callback).
 class CallScope {
  public:
-  CallScope() : times_(CurrentCallTimes()) {
-    if (times_ != nullptr) times_->EnterCall();
+  explicit CallScope(const char* name) : times_(CurrentCallTimes()) {
+    if (times_ != nullptr) times_->EnterCall(name);
   }
   ~CallScope() {
     if (times_ != nullptr) times_->ExitCall();
@@ -212,7 +224,7 @@ class Timed {
       : inner_(std::move(inner)), clock_(&clock) {}
 
   bool await_ready() {
-    CallScope call;
+    CallScope call("await_ready");
     return inner_.await_ready();
   }
   void await_suspend(std::coroutine_handle<> coroutine) {
@@ -223,7 +235,7 @@ class Timed {
     clock_->frame = frame;
     suspended_ = true;
     {
-      CallScope call;
+      CallScope call("await_suspend");
       inner_.await_suspend(coroutine);
     }
     // The coroutine is suspended now: its user code since it was last
@@ -268,8 +280,8 @@ struct Workload {
   std::string name;
   // A paragraph for the report: what the workload measures and how.
   std::string description;
-  std::string unit;         // Of the values: "reads/s", "GB/s".
-  double unit_scale = 1;    // value = work / seconds / unit_scale.
+  std::string unit;                // Of the values: "reads/s", "GB/s".
+  double unit_scale = 1;           // value = work / seconds / unit_scale.
   std::vector<std::string> files;  // Made cold before every run.
   std::vector<ColdVariant> variants;
   // What each metric means, for the report.

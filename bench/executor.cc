@@ -220,7 +220,7 @@ RunResult RunExecutor(ExecutorState& s, Mode mode, AsyncEngine* engine) {
   if (engine != nullptr) {
     // As EventLoop::Attach(*engine) does, with each Poll timed.
     absl::Status watched = loop->Watch(engine->fd(), [engine] {
-      CallScope call;
+      CallScope call("Poll");
       engine->Poll(8);
     });
     if (!watched.ok()) Die(watched.ToString());
@@ -247,8 +247,8 @@ RunResult RunExecutor(ExecutorState& s, Mode mode, AsyncEngine* engine) {
   RunResult m;
   m.seconds = run.seconds();
   // The idle loop reads nothing: its value is null, not 0 records/s.
-  m.work = mode == Mode::kIdle ? std::nan("")
-                               : static_cast<double>(run.records());
+  m.work =
+      mode == Mode::kIdle ? std::nan("") : static_cast<double>(run.records());
   if (run.records() != pages.size()) {
     Die(absl::StrFormat("executor read %d records of %d", run.records(),
                         pages.size()));
@@ -273,8 +273,8 @@ Workload ExecutorWorkload(const ColdConfig& config, const RandomFile& file) {
   ExecutorState* s = state.get();
   s->async = AsyncEngines::Create();
   const std::string default_backend = s->async.default_backend();
-  const uint64_t records = static_cast<uint64_t>(config.tasks) *
-                           config.task_pages;
+  const uint64_t records =
+      static_cast<uint64_t>(config.tasks) * config.task_pages;
 
   Workload w;
   w.name = "executor";
@@ -309,14 +309,13 @@ Workload ExecutorWorkload(const ColdConfig& config, const RandomFile& file) {
       {"resident_checked", "lookups checked for resident_share"},
       {"amplification",
        "pages of the file cached after the run (cachestat) per record"},
-      {"call_p50_us",
-       "time inside each mmapio call of the executor thread (co_await "
-       "Resident's await_ready and await_suspend, Poll), without the "
-       "coroutines Poll resumes"},
-      {"call_p99_us", "as call_p50_us, 99th percentile"},
-      {"call_max_us", "as call_p50_us, the slowest call"},
-      {"calls", "calls timed in the run"},
   };
+  for (auto& note : CallMetricNotes(
+           "time inside each mmapio call of the executor thread (co_await "
+           "Resident's await_ready and await_suspend, Poll), without the "
+           "coroutines Poll resumes")) {
+    w.metric_notes.push_back(std::move(note));
+  }
   w.config = {
       {"file_bytes", absl::StrCat(file.bytes)},
       {"tasks", absl::StrCat(config.tasks)},

@@ -56,9 +56,8 @@ struct HazardState {
 
 // "8MiB", "512KiB".
 std::string ChunkLabel(uint64_t bytes) {
-  return bytes % (uint64_t{1} << 20) == 0
-             ? absl::StrCat(bytes >> 20, "MiB")
-             : absl::StrCat(bytes >> 10, "KiB");
+  return bytes % (uint64_t{1} << 20) == 0 ? absl::StrCat(bytes >> 20, "MiB")
+                                          : absl::StrCat(bytes >> 10, "KiB");
 }
 
 uint64_t SumStrided(const uint8_t* p, uint64_t bytes) {
@@ -112,7 +111,7 @@ DetachedTask EngineSumFile(HazardRun& run, AsyncEngine& engine,
     auto slot = std::make_shared<PendingChunk>();
     pending.push_back(slot);
     const uint64_t length = std::min(chunk, size - issued);
-    CallScope call;
+    CallScope call("EnsureResident");
     engine.EnsureResident(region, {issued, length},
                           [slot](absl::StatusOr<ResidentView> view) {
                             UserScope user;
@@ -190,7 +189,7 @@ RunResult HazardExecutor(const HazardState& s, AsyncEngine* engine,
   if (engine != nullptr) {
     // As EventLoop::Attach(*engine) does, with each Poll timed.
     absl::Status watched = (*loop)->Watch(engine->fd(), [engine] {
-      CallScope call;
+      CallScope call("Poll");
       engine->Poll(8);
     });
     if (!watched.ok()) Die(watched.ToString());
@@ -310,13 +309,13 @@ Workload HazardWorkload(const ColdConfig& config,
       {"executor_cpu_share",
        "CPU time of the one thread that does the work, over wall time"},
       {"majflt", "major faults that thread took"},
-      {"call_p50_us",
-       "time inside each mmapio call of the executor thread (EnsureResident, "
-       "Poll), without the callbacks and coroutines they run"},
-      {"call_p99_us", "as call_p50_us, 99th percentile"},
-      {"call_max_us", "as call_p50_us, the slowest call"},
-      {"calls", "calls timed in the run"},
   };
+  for (auto& note : CallMetricNotes(
+           "time inside each mmapio call of the executor thread "
+           "(EnsureResident, "
+           "Poll), without the callbacks and coroutines they run")) {
+    w.metric_notes.push_back(std::move(note));
+  }
   w.config = {
       {"files", absl::StrCat(paths.size())},
       {"file_bytes", absl::StrCat(s->file_size)},
@@ -333,25 +332,29 @@ Workload HazardWorkload(const ColdConfig& config,
       "size requested with EnsureResident, and sums each once resident",
       s->lookahead);
   for (uint64_t chunk : config.hazard_chunk_sweep) {
-    w.variants.push_back(
-        {"mmapio_async", "mmapio",
-         absl::StrCat("AsyncEngine::Create() (", default_backend,
-                      "): ", engine_what),
-         [s, chunk] {
-           return HazardExecutor(*s, s->async.default_engine.get(), chunk);
-         },
-         "", {{"chunk", cli::JsonString(ChunkLabel(chunk))}}});
+    w.variants.push_back({"mmapio_async",
+                          "mmapio",
+                          absl::StrCat("AsyncEngine::Create() (",
+                                       default_backend, "): ", engine_what),
+                          [s, chunk] {
+                            return HazardExecutor(
+                                *s, s->async.default_engine.get(), chunk);
+                          },
+                          "",
+                          {{"chunk", cli::JsonString(ChunkLabel(chunk))}}});
   }
   for (auto& [backend, made] : s->async.forced) {
     const std::string name(PrefetchBackendName(backend));
     AsyncEngine* engine = made.engine.get();
     const uint64_t chunk = s->chunk;
     w.variants.push_back(
-        {absl::StrCat("mmapio_async_", name), "mmapio",
+        {absl::StrCat("mmapio_async_", name),
+         "mmapio",
          absl::StrCat("mmapio_async with the ", name,
                       " backend forced, at --chunk"),
          [s, engine, chunk] { return HazardExecutor(*s, engine, chunk); },
-         made.failure, {{"chunk", cli::JsonString(ChunkLabel(chunk))}}});
+         made.failure,
+         {{"chunk", cli::JsonString(ChunkLabel(chunk))}}});
   }
   w.variants.push_back(
       {"mmap_naive", "baseline",

@@ -131,7 +131,7 @@ RunResult WillneedTouch(RandomState& s, int depth) {
     for (size_t j = i; j < end; ++j) {
       uint8_t* p = const_cast<uint8_t*>(map.data()) + pages[j] * kPage;
       resident.Check(p);
-      CallScope call;
+      CallScope call("madvise");
       if (madvise(p, kPage, MADV_WILLNEED) != 0) {
         DieErrno("madvise(MADV_WILLNEED)");
       }
@@ -271,7 +271,7 @@ class AsyncSingle {
     while (done_ < pages_.size()) {
       size_t ran;
       {
-        CallScope call;
+        CallScope call("Poll");
         ran = engine_.Poll();
       }
       if (ran == 0 && done_ < pages_.size()) WaitReadable(engine_.fd());
@@ -283,7 +283,7 @@ class AsyncSingle {
   void Issue() {
     const uint64_t offset = pages_[next_++] * kPage;
     resident_.Check(Base(region_) + offset);
-    CallScope call;
+    CallScope call("EnsureResident");
     engine_.EnsureResident(region_, {offset, kPage},
                            [this](absl::StatusOr<ResidentView> view) {
                              UserScope user;
@@ -336,7 +336,7 @@ RunResult AsyncBatchRun(RandomState& s, AsyncEngine& engine, int depth) {
     }
     bool finished = false;
     {
-      CallScope call;
+      CallScope call("EnsureResidentBatch");
       engine.EnsureResidentBatch(
           region, ranges,
           [&sum](size_t, absl::StatusOr<ResidentView> view) {
@@ -353,7 +353,7 @@ RunResult AsyncBatchRun(RandomState& s, AsyncEngine& engine, int depth) {
     while (!finished) {
       size_t ran;
       {
-        CallScope call;
+        CallScope call("Poll");
         ran = engine.Poll();
       }
       if (ran == 0 && !finished) WaitReadable(engine.fd());
@@ -365,8 +365,7 @@ RunResult AsyncBatchRun(RandomState& s, AsyncEngine& engine, int depth) {
 // Keeps `depth` Prefetch requests in flight. Their callbacks run on the
 // engine's threads and queue the page; this thread waits on the queue,
 // sums each page and asks for the next.
-RunResult EnginePrefetchRun(RandomState& s, PrefetchEngine& engine,
-                            int depth) {
+RunResult EnginePrefetchRun(RandomState& s, PrefetchEngine& engine, int depth) {
   const std::vector<uint64_t> pages = s.permutation.Next(s.pages_per_run);
   Region region = RandomRegion(s.file.path);
   ResidentCounter resident;
@@ -384,7 +383,7 @@ RunResult EnginePrefetchRun(RandomState& s, PrefetchEngine& engine,
   const auto issue = [&] {
     const uint64_t page = pages[next++];
     resident.Check(Base(region) + page * kPage);
-    CallScope call;
+    CallScope call("Prefetch");
     engine.Prefetch(region, {page * kPage, kPage},
                     [queue, page](absl::Status status) {
                       std::lock_guard<std::mutex> lock(queue->mutex);
@@ -455,14 +454,13 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
       {"amplification",
        "pages of the file cached after the run (cachestat) per page asked; "
        "1.0 means nothing was read around the pages, ~0 for O_DIRECT"},
-      {"call_p50_us",
-       "time inside each mmapio call of the consuming thread "
-       "(EnsureResident, EnsureResidentBatch, Poll, Prefetch), without the "
-       "callbacks they run; for willneed_touch, its madvise calls"},
-      {"call_p99_us", "as call_p50_us, 99th percentile"},
-      {"call_max_us", "as call_p50_us, the slowest call"},
-      {"calls", "calls timed in the run"},
   };
+  for (auto& note : CallMetricNotes(
+           "time inside each mmapio call of the consuming thread "
+           "(EnsureResident, EnsureResidentBatch, Poll, Prefetch), without the "
+           "callbacks they run; for willneed_touch, its madvise calls")) {
+    w.metric_notes.push_back(std::move(note));
+  }
   w.config = {
       {"file_bytes", absl::StrCat(file.bytes)},
       {"pages_per_run", absl::StrCat(config.random_pages)},
@@ -505,7 +503,9 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
          absl::StrCat("AsyncEngine::Create() (", default_backend,
                       "): EnsureResidentBatch of D pages, wait for it, then "
                       "the next"),
-         [s, depth] { return AsyncBatchRun(*s, *s->async.default_engine, depth); },
+         [s, depth] {
+           return AsyncBatchRun(*s, *s->async.default_engine, depth);
+         },
          "", params});
     w.variants.push_back(
         {"engine_prefetch", "mmapio",

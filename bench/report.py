@@ -409,7 +409,7 @@ def metric_list(md, w):
     notes = w.doc.get("metric_notes", {})
     if notes:
         md.append("")
-        md.append("Columns: " + "; ".join(
+        md.append("Metrics of bench/results.json: " + "; ".join(
             f"*{name}*: {note}" for name, note in notes.items()) + ".")
 
 
@@ -437,6 +437,25 @@ def calls(v):
     if p50 is None:
         return "—"
     return f"{fmt(p50)} / {fmt(p99)} / {fmt(top)}"
+
+
+def call_names(v):
+    """The mmapio functions whose calls `v` timed, in order."""
+    return [k.split(":", 1)[1] for k in v.metrics
+            if k.startswith("calls:")]
+
+
+def calls_by_function(v, with_max=True):
+    """"Poll 7.5 / 46 (514); ..." : p99 / max µs (calls) per function."""
+    parts = []
+    for name in call_names(v):
+        p99 = v.metric(f"call_p99_us:{name}")
+        text = f"{name} {fmt(p99)}"
+        if with_max:
+            text += (f" / {fmt(v.metric(f'call_max_us:{name}'))} "
+                     f"({fmt(v.metric(f'calls:{name}'))})")
+        parts.append(text)
+    return "; ".join(parts) if parts else "—"
 
 
 def section_random_depth(md, w, plots_dir, plot_prefix):
@@ -473,6 +492,18 @@ def section_random_depth(md, w, plots_dir, plot_prefix):
             for d in depths:
                 v = ran(name, d)
                 cells.append(cell(v, d) if v else "—")
+            md.append(f"| `{name}` | " + " | ".join(cells) + " |")
+
+    md.append("")
+    md.append("Summary, p99 µs inside each call by function (medians over "
+              "rounds):")
+    md.append("")
+    md.append(header)
+    md.append(rule)
+    for name in names:
+        cells = [calls_by_function(ran(name, d), with_max=False)
+                 if ran(name, d) else "—" for d in depths]
+        if any(c != "—" for c in cells):
             md.append(f"| `{name}` | " + " | ".join(cells) + " |")
 
     plot = f"{plot_prefix}random_depth.svg"
@@ -574,6 +605,12 @@ def section_executor(md, w):
             f"{calls(v)} | {fmt(v.metric_max('majflt'))} | "
             f"{pct(v.metric('resident_share'))} | "
             f"{share_of_pages(v.metric('amplification'))} | {us(cpu)} |")
+    md.append("")
+    md.append("Calls by function, p99 / max µs (calls), medians over rounds:")
+    md.append("")
+    for v in w.variants:
+        if v.kind == "mmapio" and not v.skipped:
+            md.append(f"- `{v.name}`: {calls_by_function(v)}")
     goals = Goals()
     for v in w.variants:
         if v.kind != "mmapio" or v.skipped:

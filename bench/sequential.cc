@@ -103,7 +103,7 @@ RunResult StreamRead(const SeqState& s, uint64_t read_bytes) {
     for (uint64_t offset = 0; offset < s.size; offset += read_bytes) {
       CopyResult copied;
       {
-        CallScope call;
+        CallScope call("Read");
         copied = stream.Read(offset, out);
       }
       if (!copied.status.ok()) Die(copied.status.ToString());
@@ -130,7 +130,7 @@ RunResult StreamWillRead(const SeqState& s) {
     const double start = Now();
     for (uint64_t offset = 0; offset < s.size; offset += kTouchBlock) {
       {
-        CallScope call;
+        CallScope call("WillRead");
         stream.WillRead({offset, kTouchBlock});
       }
       sum += SumBlock(base + offset, kTouchBlock);
@@ -169,13 +169,12 @@ Workload SequentialWorkload(const ColdConfig& config, const std::string& path) {
       static_cast<double>(s->size) / (1 << 30));
   w.metric_notes = {
       {"majflt", "major faults the scanning thread took"},
-      {"call_p50_us",
-       "time inside each PrefetchStream::Read or WillRead call (Read "
-       "includes its copy)"},
-      {"call_p99_us", "as call_p50_us, 99th percentile"},
-      {"call_max_us", "as call_p50_us, the slowest call"},
-      {"calls", "calls timed in the run"},
   };
+  for (auto& note : CallMetricNotes(
+           "time inside each PrefetchStream::Read or WillRead call (Read "
+           "includes its copy)")) {
+    w.metric_notes.push_back(std::move(note));
+  }
   w.config = {
       {"file_bytes", absl::StrCat(s->size)},
       {"prefetch_backend", cli::JsonString(backend)},
@@ -194,10 +193,9 @@ Workload SequentialWorkload(const ColdConfig& config, const std::string& path) {
     const std::string what =
         "memcpy each block of the read size out of the mapping into a "
         "buffer, checksum it (at touch: load 8 bytes per page)";
-    w.variants.push_back({"mmap_naive", "baseline",
-                          absl::StrCat("mmap, ", what),
-                          [s, bytes] { return MmapScan(*s, MADV_NORMAL, bytes); },
-                          "", params});
+    w.variants.push_back(
+        {"mmap_naive", "baseline", absl::StrCat("mmap, ", what),
+         [s, bytes] { return MmapScan(*s, MADV_NORMAL, bytes); }, "", params});
     w.variants.push_back(
         {"mmap_sequential", "baseline",
          absl::StrCat("mmap + MADV_SEQUENTIAL, ", what),
