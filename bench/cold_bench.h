@@ -36,6 +36,7 @@ struct ColdConfig {
   double idle_seconds = 1;
 
   uint64_t seq_file_bytes = uint64_t{4} << 30;
+  double seq_max_seconds = 20;
 
   uint64_t hazard_file_bytes = uint64_t{256} << 20;
   int hazard_files = 8;

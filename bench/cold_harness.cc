@@ -279,6 +279,7 @@ std::string JsonObject(
 }
 
 std::string RunWorkload(const Workload& workload, int rounds) {
+  const double start = Now();
   std::vector<Rounds> results(workload.variants.size());
   for (const ColdVariant& v : workload.variants) {
     if (!v.skipped.empty()) {
@@ -330,11 +331,14 @@ std::string RunWorkload(const Workload& workload, int rounds) {
   }
   std::vector<std::pair<std::string, std::string>> engines;
   if (workload.engines) engines = workload.engines();
+  const double elapsed = Now() - start;
+  Log(absl::StrFormat("%s took %.0f s", workload.name, elapsed));
   return JsonObject({
       {"name", cli::JsonString(workload.name)},
       {"description", cli::JsonString(workload.description)},
       {"unit", cli::JsonString(workload.unit)},
       {"rounds", absl::StrCat(rounds)},
+      {"elapsed_seconds", JsonNumber(elapsed)},
       {"config", JsonObject(workload.config)},
       {"metric_notes", JsonObject(notes)},
       {"engines", JsonObject(engines)},

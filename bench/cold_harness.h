@@ -61,7 +61,7 @@ class PagePermutation {
  public:
   PagePermutation(uint64_t file_pages, uint64_t seed);
 
-  // `count` distinct pages, none of which an earlier slice of the same
+  // `count` distinct pages, none of which the earlier slices of the current
   // permutation had. Dies when `count` exceeds the file's pages.
   std::vector<uint64_t> Next(uint64_t count);
 

@@ -650,7 +650,9 @@ def section_sequential(md, w):
     md.append(f"Median of {rounds_text(w)}, min–max over rounds. *× seq*: "
               "median over median of `mmap_sequential` at the same read size; "
               "*worst round × seq*: the lowest ratio of one round's value to "
-              "`mmap_sequential`'s in the same round.")
+              "`mmap_sequential`'s in the same round; *scanned*: the least "
+              "share of the file a round scanned before the time limit of a "
+              "run (100% unless the variant is very slow).")
     sizes = w.points
     names = [n for n in w.names() if any(w.ran(n, s) for s in sizes)]
     md.append("")
@@ -668,9 +670,9 @@ def section_sequential(md, w):
         md.append(f"#### Read {s}")
         md.append("")
         md.append("| variant | kind | median GB/s | min–max | × seq | "
-                  "worst round × seq | × mmap_naive | majflt | "
+                  "worst round × seq | × mmap_naive | majflt | scanned | "
                   "calls p50 / p99 / max µs |")
-        md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         seq, naive = w.ran("mmap_sequential", s), w.ran("mmap_naive", s)
         for v in w.row_variants(s):
             if v.skipped:
@@ -680,7 +682,9 @@ def section_sequential(md, w):
                 f"| {v.label()} | {v.kind} | {fmt(v.median)} | {v.min_max()} | "
                 f"{times(ratio(v.median, seq and seq.median))} | {times(worst)} | "
                 f"{times(ratio(v.median, naive and naive.median))} | "
-                f"{fmt(v.metric_max('majflt'))} | {calls(v)} |")
+                f"{fmt(v.metric_max('majflt'))} | "
+                f"{pct(min(v.metrics.get('scanned_share') or [None]))} | "
+                f"{calls(v)} |")
             if v.kind != "mmapio":
                 continue
             if seq:
@@ -771,7 +775,9 @@ def section_cold(md, results, plots_dir, plot_prefix):
         md.append("")
         md.append(f"### {TITLES.get(w.name, w.name)} (`{w.name}`, {w.unit})")
         md.append("")
-        md.append(doc["description"])
+        elapsed = doc.get("elapsed_seconds")
+        md.append(doc["description"] + (
+            f" All its runs took {elapsed:.0f} s." if elapsed else ""))
         md.append("")
         if w.name == "random_depth":
             section_random_depth(md, w, plots_dir, plot_prefix)
