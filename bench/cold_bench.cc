@@ -15,7 +15,7 @@
 // of a shared, noisy machine hits all of them alike.
 //
 // The defaults write 8 GiB of data files and take 20 to 25 minutes on 2
-// vCPUs; random_depth, the most important workload, about 60% of that.
+// vCPUs; random_depth, the most important workload, about two thirds.
 //
 // Workloads (each defined in its own file):
 //   random_depth  distinct cold 4 KiB pages at depths 1..512   random_depth.cc

@@ -21,10 +21,10 @@
 # the benchmarks' own tables go to stderr. A benchmark that fails is recorded
 # as failed and the others still run; the exit status is then 1.
 #
-# Takes 25 to 30 minutes on 2 cores, cold_bench 20 to 25 of them (one round
-# of it took 7 minutes here, of which 2.5 for random_depth, while other
-# builds shared the machine); --quick takes about a minute and only checks
-# that everything runs. Needs python3, fio
+# Takes 25 to 30 minutes on 2 cores, cold_bench 20 to 25 of them (writing
+# its files and one round took about 4.5 minutes here, random_depth 2.7 of
+# them, while other builds shared the machine); --quick takes about a
+# minute and only checks that everything runs. Needs python3, fio
 # for the fio baselines (skipped without it), 10 GiB free in BENCH_DIR
 # (default /var/tmp; a disk filesystem, since cold_bench measures cold
 # reads) and about 10 GiB of free memory.
