@@ -28,7 +28,9 @@
 //
 // Fast path: a range of at most 2 MiB whose pages are all in the page cache
 // completes at once, on the calling thread, after one mincore: the callback
-// runs before EnsureResident returns, and `co_await` does not suspend.
+// runs before EnsureResident returns, and `co_await` does not suspend. While
+// requests keep missing, the mincore is asked for a sample of them only
+// (PrefetchEngine::KnownResident); the others take the ordinary path.
 //
 // Completion: every request completes exactly once, with a ResidentView or
 // a Status naming the operation, the path and the file range:

@@ -219,16 +219,33 @@ PrefetchEngine::Pages PrefetchEngine::PagesOf(const Region& region,
 }
 
 bool PrefetchEngine::AlreadyResident(const Region& region, const Pages& pages) {
-  // mincore says whether each page is cached and up to date (cachestat
-  // would also count pages whose read is still in flight), provided the
-  // kernel shows this caller the page cache at all: for a file the caller
-  // cannot write, mincore claims every page. A copy-on-write region also
-  // has private pages: it takes the ordinary path.
-  const uint64_t page = region.page_size();
+  // A copy-on-write region also has private pages: it takes the ordinary
+  // path, as do ranges too large for one mincore here.
   if (region.mode() == AccessMode::kCopyOnWrite ||
       pages.bytes > kMaxChunkBytes) {
     return false;
   }
+  if (misses_in_a_row_.load(std::memory_order_relaxed) >=
+          kMissesBeforeSampling &&
+      unasked_.fetch_add(1, std::memory_order_relaxed) % kSampleEvery != 0) {
+    return false;
+  }
+  const bool resident = AskMincore(region, pages);
+  if (resident) {
+    misses_in_a_row_.store(0, std::memory_order_relaxed);
+  } else if (misses_in_a_row_.load(std::memory_order_relaxed) <
+             kMissesBeforeSampling) {
+    misses_in_a_row_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return resident;
+}
+
+bool PrefetchEngine::AskMincore(const Region& region, const Pages& pages) {
+  // mincore says whether each page is cached and up to date (cachestat
+  // would also count pages whose read is still in flight), provided the
+  // kernel shows this caller the page cache at all: for a file the caller
+  // cannot write, mincore claims every page.
+  const uint64_t page = region.page_size();
   const internal::OpContext context{"Prefetch", region.path(),
                                     pages.file_offset, pages.bytes};
   unsigned char residency[kMaxChunkBytes / 4096];

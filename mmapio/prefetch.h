@@ -45,6 +45,7 @@
 #ifndef MMAPIO_PREFETCH_H_
 #define MMAPIO_PREFETCH_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -125,7 +126,8 @@ class PrefetchEngine {
   // Starts reading `range` of `region` into memory; `done` runs once, when
   // it is resident (io_uring, workers) or requested (madvise). A range of at
   // most 2 MiB that is already in the page cache completes at once, on the
-  // calling thread, after one mincore call. Never waits: a request beyond
+  // calling thread, after one mincore call (while requests are found
+  // resident; see KnownResident). Never waits: a request beyond
   // the in-flight bound queues in the engine. A request whose `cancel` is
   // stopped before the engine dispatches it reads nothing and completes with
   // Cancelled; once dispatched, it runs to completion.
@@ -140,8 +142,17 @@ class PrefetchEngine {
   // Whether every page of region bytes `range` is in the page cache, by one
   // mincore call, without reading anything. False when it cannot tell: more
   // than 2 MiB, a copy-on-write region, a page cache the kernel hides from
-  // this caller, or a range outside the region.
+  // this caller, a range outside the region, or a run of misses (below).
+  //
+  // This is the fast path of Prefetch and of AsyncEngine, and on a cold
+  // workload it is a system call per request that finds nothing. After
+  // kMissesBeforeSampling misses in a row the engine asks only for one
+  // request in kSampleEvery, and asks every time again once one is found
+  // resident; a request it does not ask for takes the ordinary path, whose
+  // waiter finds the pages ready at once.
   bool KnownResident(const Region& region, ByteRange range);
+  static constexpr uint32_t kMissesBeforeSampling = 8;
+  static constexpr uint32_t kSampleEvery = 8;
 
   // Prefetch and wait.
   absl::Status PrefetchAndWait(const Region& region, ByteRange range);
@@ -164,8 +175,11 @@ class PrefetchEngine {
   void Start(const Region& region, ByteRange range, Callback done,
              std::stop_token cancel, bool check_resident);
   uint64_t ChunkBytes(const Region& region, uint64_t request_bytes);
-  // Whether a request can complete at once: its pages are all cached.
+  // Whether a request can complete at once: its pages are all cached. Asks
+  // mincore unless misses have been the rule (see KnownResident).
   bool AlreadyResident(const Region& region, const Pages& pages);
+  // One mincore over `pages` (at most 2 MiB).
+  bool AskMincore(const Region& region, const Pages& pages);
   // Whether `bytes` more fit in flight. Under mutex_.
   bool HasRoom(uint64_t bytes) const;
   // Whether the oldest queued request can be dispatched now. Under mutex_.
@@ -180,6 +194,10 @@ class PrefetchEngine {
   const PrefetchBackend backend_;
   std::unique_ptr<internal::PrefetchBackendImpl> impl_;
   PrefetchStatsCounter counters_;
+  // The fast path's recent misses, and a count to sample by while they are
+  // the rule. Relaxed: a stale value only costs or saves one mincore.
+  std::atomic<uint32_t> misses_in_a_row_{0};
+  std::atomic<uint32_t> unasked_{0};
 
   std::mutex mutex_;
   // Requests not yet dispatched, oldest first.

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -174,6 +175,54 @@ TEST(ExecutorCallsTest, BothEnginesDefaultToTheSameBackend) {
   std::unique_ptr<PrefetchEngine> prefetch =
       testing::OrFail(PrefetchEngine::Create());
   EXPECT_EQ(engine->prefetch_engine().backend(), prefetch->backend());
+}
+
+// The fast path's mincore is a system call per request; while requests keep
+// missing it is asked for one in kSampleEvery, and for every request again
+// once one is found resident. Where a request completed tells: at once on
+// the calling thread after a mincore that found it resident, else on an
+// engine thread.
+TEST(ExecutorCallsTest, TheResidentCheckIsSampledWhileRequestsMiss) {
+  const std::string dir = testing::MakeTempDir();
+  const std::string path = dir + "/data";
+  constexpr uint64_t kPages = 256;
+  testing::WritePatternFile(path, kPages * kPage);
+  (void)testing::MakeResident(path, {});
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok()) << region.status();
+  std::unique_ptr<PrefetchEngine> engine =
+      testing::OrFail(PrefetchEngine::Create());
+  // Whether a request for `page` completed on this thread.
+  const auto inline_completion = [&](uint64_t page) {
+    const std::thread::id caller = std::this_thread::get_id();
+    std::thread::id completed_on;
+    std::promise<void> done;
+    engine->Prefetch(*region, {.offset = page * kPage, .length = kPage},
+                     [&](absl::Status status) {
+                       EXPECT_TRUE(status.ok()) << status;
+                       completed_on = std::this_thread::get_id();
+                       done.set_value();
+                     });
+    done.get_future().wait();
+    return completed_on == caller;
+  };
+  // Cold pages: the first kMissesBeforeSampling misses make the check a
+  // sample, and the next request is the first sampled (a miss too).
+  uint64_t cold = 0;
+  for (; cold <= PrefetchEngine::kMissesBeforeSampling; ++cold) {
+    EXPECT_FALSE(inline_completion(cold));
+  }
+  // Pages 0 to 2 are resident now (and kept so: this kernel reclaims idle
+  // page cache; the sanitizers stub mlock), but only the sample finds it so.
+  ASSERT_EQ(syscall(__NR_mlock, region->bytes().data(), 3 * kPage), 0);
+  for (uint32_t i = 1; i < PrefetchEngine::kSampleEvery; ++i) {
+    EXPECT_FALSE(inline_completion(0)) << "request " << i << " was asked";
+  }
+  EXPECT_TRUE(inline_completion(0));
+  // A hit: every request is asked again.
+  EXPECT_TRUE(inline_completion(1));
+  EXPECT_TRUE(inline_completion(2));
+  syscall(__NR_munlock, region->bytes().data(), 3 * kPage);
 }
 
 // A request beyond the in-flight bound queues in the engine instead of
