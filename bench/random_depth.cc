@@ -59,6 +59,9 @@ struct RandomState {
   std::string fio_missing;  // Why fio cannot run, or empty.
   AsyncEngines async;
   std::unique_ptr<PrefetchEngine> prefetch_default;
+  // The default engine with other numbers of waiting threads: the sweep
+  // behind PrefetchOptions::threads.
+  std::vector<std::pair<int, std::unique_ptr<AsyncEngine>>> by_threads;
 };
 
 // The result of a run that read `pages` and summed their stamps into `sum`.
@@ -426,6 +429,13 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
   if (!FioInstalled()) s->fio_missing = "fio is not installed";
   s->async = AsyncEngines::Create();
   s->prefetch_default = CreateOrDie<PrefetchEngine>();
+  const int default_threads = PrefetchOptions{}.threads;
+  for (int threads : {1, 2, 4}) {
+    if (threads == default_threads) continue;
+    PrefetchOptions options;
+    options.threads = threads;
+    s->by_threads.emplace_back(threads, CreateOrDie<AsyncEngine>(options));
+  }
   const std::string default_backend = s->async.default_backend();
   const std::string prefetch_backend(
       PrefetchBackendName(s->prefetch_default->backend()));
@@ -517,8 +527,19 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
            return EnginePrefetchRun(*s, *s->prefetch_default, depth);
          },
          "", params});
+    for (auto& [threads, engine_ptr] : s->by_threads) {
+      AsyncEngine* engine = engine_ptr.get();
+      w.variants.push_back(
+          {absl::StrCat("async_single_threads_", threads), "mmapio",
+           absl::StrCat("async_single with PrefetchOptions::threads = ",
+                        threads, " (default ", default_threads, ")"),
+           [s, engine, depth] { return AsyncSingleRun(*s, *engine, depth); },
+           "", params});
+    }
     for (auto& [backend, made] : s->async.forced) {
       const std::string name(PrefetchBackendName(backend));
+      // The default backend forced is async_single again.
+      if (name == default_backend) continue;
       AsyncEngine* engine = made.engine.get();
       w.variants.push_back(
           {absl::StrCat("async_single_", name), "mmapio",
