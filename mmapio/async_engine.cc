@@ -148,7 +148,8 @@ struct AsyncEngine::Shared {
   std::mutex mutex;
   // Finished requests waiting for Poll().
   std::deque<std::shared_ptr<AsyncRequest>> ready;
-  // Whether event_fd has been written since Poll() last took `ready`.
+  // Whether event_fd has been written since Poll() last drained it, which
+  // it does only once `ready` is empty.
   bool signalled = false;
   // Set under `mutex`; read without it on the fast path, where Start()
   // checks again under the lock.
@@ -278,8 +279,6 @@ AsyncEngine::~AsyncEngine() {
 }
 
 size_t AsyncEngine::Poll(size_t max_completions) {
-  uint64_t count;
-  (void)eventfd_read(shared_->event_fd, &count);
   std::vector<std::shared_ptr<AsyncRequest>> expired;
   std::vector<std::shared_ptr<AsyncRequest>> ready;
   {
@@ -299,7 +298,10 @@ size_t AsyncEngine::Poll(size_t max_completions) {
   for (const std::shared_ptr<AsyncRequest>& request : expired) {
     shared_->Finish(request.get(), request->DeadlineExceeded());
   }
-  bool more;
+  // The descriptor stays readable (the eventfd's count is not zero) while
+  // completions are left, and is drained only once none are: a turn that
+  // leaves some costs no system call.
+  bool drain = false;
   {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     const size_t taken = std::min(max_completions, shared_->ready.size());
@@ -307,11 +309,22 @@ size_t AsyncEngine::Poll(size_t max_completions) {
                  std::make_move_iterator(shared_->ready.begin() + taken));
     shared_->ready.erase(shared_->ready.begin(),
                          shared_->ready.begin() + taken);
-    more = !shared_->ready.empty();
-    shared_->signalled = more;
+    if (shared_->ready.empty())
+      drain = std::exchange(shared_->signalled, false);
   }
-  // The descriptor was drained above: keep it readable for the rest.
-  if (more) shared_->Signal();
+  if (drain) {
+    uint64_t count;
+    (void)eventfd_read(shared_->event_fd, &count);
+    // A completion that came after the lock was released signalled before
+    // the read and lost its signal to it.
+    bool again;
+    {
+      std::lock_guard<std::mutex> lock(shared_->mutex);
+      again = !shared_->ready.empty();
+      if (again) shared_->signalled = true;
+    }
+    if (again) shared_->Signal();
+  }
   for (const std::shared_ptr<AsyncRequest>& request : ready) {
     request->Deliver();
   }
