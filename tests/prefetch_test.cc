@@ -13,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "mmapio/prefetch_stream.h"
 #include "mmapio/region.h"
 #include "tests/test_util.h"
 
@@ -201,118 +200,6 @@ TEST(EngineTest, EnvironmentChoosesTheBackend) {
       PrefetchEngine::Create();
   ASSERT_TRUE(best.ok());
   EXPECT_EQ((*best)->backend(), PrefetchBackend::kWorkers);
-}
-
-class StreamTest : public ::testing::Test {
- protected:
-  // A region over a cold pattern file of `pages` pages.
-  absl::StatusOr<Region> ColdRegion(const std::string& name, uint64_t pages) {
-    const std::string path = absl::StrCat(dir_, "/", name);
-    testing::WritePatternFile(path, pages * kPage);
-    (void)testing::MakeResident(path, {});
-    return Region::Open(path);
-  }
-
-  const std::string dir_ = testing::MakeTempDir();
-};
-
-TEST_F(StreamTest, SequentialReadingGrowsTheWindowAndHits) {
-  absl::StatusOr<Region> region = ColdRegion("seq", 4096);
-  ASSERT_TRUE(region.ok()) << region.status();
-  std::unique_ptr<PrefetchEngine> engine =
-      MakeEngine(PrefetchBackend::kIoUring);
-  ASSERT_NE(engine, nullptr);
-  PrefetchStream stream(*engine, *region,
-                        {.min_window = 16 * kPage,
-                         .initial_window = 16 * kPage,
-                         .max_window = 1024 * kPage});
-  std::vector<std::byte> buffer(16 * kPage);
-  for (uint64_t offset = 0; offset < 4096 * kPage; offset += buffer.size()) {
-    CopyResult copied = stream.Read(offset, absl::MakeSpan(buffer));
-    ASSERT_TRUE(copied.status.ok()) << copied.status;
-    ASSERT_EQ(std::memcmp(buffer.data(),
-                          testing::Pattern(offset, buffer.size()).data(),
-                          buffer.size()),
-              0);
-  }
-  stream.Drain();
-  EXPECT_EQ(stream.pattern(), AccessPattern::kSequential);
-  EXPECT_EQ(stream.window(), 1024 * kPage);
-  const PrefetchStats stats = stream.stats();
-  EXPECT_GT(stats.hit_bytes, 0u);
-  EXPECT_EQ(stats.window_bytes, 1024 * kPage);
-  EXPECT_EQ(stats.errors, 0u);
-  EXPECT_LE(stats.bytes_requested, 4096 * kPage);
-  EXPECT_EQ(stats.bytes_completed, stats.bytes_requested);
-  EXPECT_EQ(engine->stats().hit_bytes, stats.hit_bytes);
-}
-
-TEST_F(StreamTest, RandomReadingShrinksTheWindowAndReadsNoMore) {
-  absl::StatusOr<Region> region = ColdRegion("random", 4096);
-  ASSERT_TRUE(region.ok()) << region.status();
-  std::unique_ptr<PrefetchEngine> engine =
-      MakeEngine(PrefetchBackend::kWorkers);
-  ASSERT_NE(engine, nullptr);
-  PrefetchStream stream(*engine, *region,
-                        {.min_window = 4 * kPage,
-                         .initial_window = 256 * kPage,
-                         .max_window = 1024 * kPage});
-  std::vector<std::byte> page(kPage);
-  // A sequential start, then jumps all over the file.
-  uint64_t x = 7;
-  for (int i = 0; i < 64; ++i) {
-    const uint64_t offset =
-        i < 4 ? i * kPage
-              : ((x = x * 6364136223846793005ull + 1) >> 33) % 4096 * kPage;
-    ASSERT_TRUE(stream.Read(offset, absl::MakeSpan(page)).status.ok());
-  }
-  stream.Drain();
-  EXPECT_EQ(stream.pattern(), AccessPattern::kRandom);
-  EXPECT_EQ(stream.window(), 4 * kPage);
-  const PrefetchStats stats = stream.stats();
-  EXPECT_GT(stats.wasted_bytes, 0u);  // The read-ahead of the sequential start.
-  EXPECT_EQ(stats.bytes_completed, stats.bytes_requested);
-}
-
-TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
-  absl::StatusOr<Region> region = ColdRegion("strided", 1024);
-  ASSERT_TRUE(region.ok()) << region.status();
-  const std::string& path = region->path();
-  std::unique_ptr<PrefetchEngine> engine =
-      MakeEngine(PrefetchBackend::kIoUring);
-  ASSERT_NE(engine, nullptr);
-  PrefetchStream stream(*engine, *region,
-                        {.min_window = 4 * kPage,
-                         .initial_window = 4 * kPage,
-                         .max_window = 4 * kPage});
-  stream.WillRead({.offset = 0, .length = kPage});
-  stream.WillRead({.offset = 10 * kPage, .length = kPage});
-  stream.WillRead({.offset = 20 * kPage, .length = kPage});
-  stream.Drain();
-  EXPECT_EQ(stream.pattern(), AccessPattern::kStrided);
-  // The next four strides are in: pages 30, 40, 50 and 60. What the kernel
-  // reads around them on its own varies, so the stream's requests are
-  // counted instead: pages 0-4 (a start at 0 looks sequential), page 10,
-  // then the four strides.
-  const std::vector<bool> pages = testing::MincorePages(path);
-  for (uint64_t page : {30, 40, 50, 60}) EXPECT_TRUE(pages[page]) << page;
-  EXPECT_EQ(stream.stats().bytes_requested, 10 * kPage);
-}
-
-TEST_F(StreamTest, RandomAdviceMeansNoReadAhead) {
-  absl::StatusOr<Region> region = ColdRegion("advised", 1024);
-  ASSERT_TRUE(region.ok()) << region.status();
-  const std::string& path = region->path();
-  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
-  std::unique_ptr<PrefetchEngine> engine =
-      MakeEngine(PrefetchBackend::kIoUring);
-  ASSERT_NE(engine, nullptr);
-  PrefetchStream stream(*engine, *region);
-  for (uint64_t page = 0; page < 8; ++page)
-    stream.WillRead({page * kPage, kPage});
-  stream.Drain();
-  EXPECT_EQ(stream.stats().bytes_requested, 8 * kPage);
-  EXPECT_EQ(testing::MincoreResidentPages(path), 8u);
 }
 
 }  // namespace
