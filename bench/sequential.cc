@@ -8,11 +8,14 @@
 // variant of the scan must find the same sum.
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,24 +60,41 @@ uint64_t SumBlock(const uint8_t* p, uint64_t bytes) {
 // buffer may have changed behind its back.
 void Clobber(void* p) { asm volatile("" : : "r"(p) : "memory"); }
 
+// CPU time of the whole process, engine threads included.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](timeval t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+struct ScanTime {
+  double seconds;
+  uint64_t scanned;
+  double cpu_seconds;
+};
+
 // Calls `block(offset)` for each kBlock of the file in order, from now
-// until the end or the run's time limit; returns the seconds taken and the
-// bytes scanned.
+// until the end or the run's time limit; returns the seconds taken, the
+// bytes scanned and the process's CPU time.
 template <typename Block>
-std::pair<double, uint64_t> Scan(const SeqState& s, Block block) {
+ScanTime Scan(const SeqState& s, Block block) {
   const double start = Now();
+  const double cpu = ProcessCpuSeconds();
   uint64_t scanned = 0;
   while (scanned < s.size) {
     block(scanned);
     scanned += kBlock;
     if (Now() - start > s.max_seconds) break;
   }
-  return {Now() - start, scanned};
+  return {Now() - start, scanned, ProcessCpuSeconds() - cpu};
 }
 
-RunResult SeqResult(const SeqState& s, uint64_t sum,
-                    std::pair<double, uint64_t> scan, int64_t majflt) {
-  const auto [seconds, scanned] = scan;
+RunResult SeqResult(const SeqState& s, uint64_t sum, ScanTime scan,
+                    int64_t majflt) {
+  const auto [seconds, scanned, cpu_seconds] = scan;
   RunResult m;
   m.seconds = seconds;
   m.work = static_cast<double>(scanned);
@@ -84,6 +104,89 @@ RunResult SeqResult(const SeqState& s, uint64_t sum,
   m.metrics.emplace_back("majflt", static_cast<double>(majflt));
   m.metrics.emplace_back("scanned_share", static_cast<double>(scanned) /
                                               static_cast<double>(s.size));
+  m.metrics.emplace_back("cpu_s_per_gib",
+                         cpu_seconds / (static_cast<double>(scanned) /
+                                        static_cast<double>(1 << 30)));
+  return m;
+}
+
+// MADV_WILLNEED of the 2 MiB chunks 8 MiB ahead, then a load per page: the
+// kernel's hint, issued by the reader itself.
+RunResult WillneedTouch(const SeqState& s) {
+  constexpr uint64_t kChunk = uint64_t{2} << 20;
+  constexpr uint64_t kAhead = uint64_t{8} << 20;
+  Mapping map(s.path, s.size);
+  uint64_t sum = 0;
+  uint64_t advised = 0;  // [0, advised) has been advised.
+  const int64_t majflt = ThreadMajorFaults();
+  const ScanTime scan = Scan(s, [&](uint64_t block) {
+    for (; advised < std::min(block + kBlock + kAhead, s.size);
+         advised += kChunk) {
+      madvise(const_cast<uint8_t*>(map.data()) + advised,
+              std::min(kChunk, s.size - advised), MADV_WILLNEED);
+    }
+    sum += SumBlock(map.data() + block, kBlock);
+  });
+  return SeqResult(s, sum, scan, ThreadMajorFaults() - majflt);
+}
+
+// PrefetchEngine::Prefetch of 2 MiB requests (the engine's chunk, what
+// mmapio touch asks for) up to 16 MiB ahead of the reader, which waits for
+// a block's request to complete before it loads a byte per page of it: the
+// engine's own sequential path, without a stream's policy.
+RunResult EnginePrefetch(const SeqState& s) {
+  constexpr uint64_t kRequest = uint64_t{2} << 20;
+  constexpr uint64_t kAhead = uint64_t{16} << 20;
+  Region region = OpenRegion(s.path);
+  const uint8_t* base = reinterpret_cast<const uint8_t*>(region.bytes().data());
+  struct Completed {
+    std::mutex mutex;
+    std::condition_variable cv;
+    uint64_t up_to = 0;  // Requests [0, up_to) completed, in order.
+    std::vector<bool> done;
+    absl::Status error;
+  };
+  auto completed = std::make_shared<Completed>();
+  completed->done.assign((s.size + kRequest - 1) / kRequest, false);
+  CallTimes times(s.size / kRequest + 64);
+  ThreadCallTimes on_this_thread(times);
+  uint64_t requested = 0;  // Bytes [0, requested) have been asked for.
+  uint64_t sum = 0;
+  const int64_t majflt = ThreadMajorFaults();
+  const ScanTime scan = Scan(s, [&](uint64_t block) {
+    for (; requested < std::min(block + kBlock + kAhead, s.size);
+         requested += kRequest) {
+      const uint64_t index = requested / kRequest;
+      CallScope call("Prefetch");
+      s.engine->Prefetch(region, {requested, kRequest},
+                         [completed, index](absl::Status status) {
+                           std::lock_guard<std::mutex> lock(completed->mutex);
+                           if (!status.ok()) completed->error = status;
+                           completed->done[index] = true;
+                           while (completed->up_to < completed->done.size() &&
+                                  completed->done[completed->up_to]) {
+                             ++completed->up_to;
+                           }
+                           completed->cv.notify_all();
+                         });
+    }
+    {
+      std::unique_lock<std::mutex> lock(completed->mutex);
+      completed->cv.wait(lock, [&] {
+        return completed->up_to > block / kRequest || !completed->error.ok();
+      });
+      if (!completed->error.ok()) Die(completed->error.ToString());
+    }
+    sum += SumBlock(base + block, kBlock);
+  });
+  // Requests still in flight end before the region goes.
+  {
+    std::unique_lock<std::mutex> lock(completed->mutex);
+    completed->cv.wait(
+        lock, [&] { return completed->up_to * kRequest >= requested; });
+  }
+  RunResult m = SeqResult(s, sum, scan, ThreadMajorFaults() - majflt);
+  times.AddMetrics(m.metrics);
   return m;
 }
 
@@ -94,7 +197,7 @@ RunResult MmapScan(const SeqState& s, int advice, uint64_t read_bytes) {
   AlignedBuffer buffer = AllocateAligned(std::max(read_bytes, kPage));
   uint64_t sum = 0;
   const int64_t majflt = ThreadMajorFaults();
-  const auto scan = Scan(s, [&](uint64_t block) {
+  const ScanTime scan = Scan(s, [&](uint64_t block) {
     if (read_bytes == 0) {
       sum += SumBlock(map.data() + block, kBlock);
       return;
@@ -119,7 +222,7 @@ RunResult StreamRead(const SeqState& s, uint64_t read_bytes) {
   ThreadCallTimes on_this_thread(times);
   uint64_t sum = 0;
   const int64_t majflt = ThreadMajorFaults();
-  std::pair<double, uint64_t> scan;
+  ScanTime scan;
   {
     PrefetchStream stream(*s.engine, region);
     scan = Scan(s, [&](uint64_t block) {
@@ -150,7 +253,7 @@ RunResult StreamWillRead(const SeqState& s) {
   ThreadCallTimes on_this_thread(times);
   uint64_t sum = 0;
   const int64_t majflt = ThreadMajorFaults();
-  std::pair<double, uint64_t> scan;
+  ScanTime scan;
   {
     PrefetchStream stream(*s.engine, region);
     scan = Scan(s, [&](uint64_t block) {
@@ -194,6 +297,9 @@ Workload SequentialWorkload(const ColdConfig& config, const std::string& path) {
       static_cast<double>(s->size) / (1 << 30));
   w.metric_notes = {
       {"majflt", "major faults the scanning thread took"},
+      {"cpu_s_per_gib",
+       "CPU seconds of the whole process (engine threads included) per GiB "
+       "scanned"},
       {"scanned_share",
        "share of the file scanned: a run stops after --seq_max_seconds, "
        "and its GB/s is then of the part it scanned"},
@@ -240,6 +346,18 @@ Workload SequentialWorkload(const ColdConfig& config, const std::string& path) {
                         "each block"),
            [s, bytes] { return StreamRead(*s, bytes); }, "", params});
     } else {
+      w.variants.push_back(
+          {"willneed_touch", "baseline",
+           "mmap; MADV_WILLNEED of the 2 MiB chunks up to 8 MiB ahead, then "
+           "load 8 bytes per page of each 1 MiB",
+           [s] { return WillneedTouch(*s); }, "", params});
+      w.variants.push_back(
+          {"engine_prefetch", "mmapio",
+           absl::StrCat("PrefetchEngine::Create() (", backend,
+                        "): Prefetch of 2 MiB requests up to 16 MiB ahead; "
+                        "wait for a block's request, then load 8 bytes per "
+                        "page of the block"),
+           [s] { return EnginePrefetch(*s); }, "", params});
       w.variants.push_back(
           {"stream_willread", "mmapio",
            absl::StrCat("PrefetchStream over a Region, PrefetchEngine::"

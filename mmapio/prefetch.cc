@@ -308,9 +308,16 @@ void PrefetchEngine::Start(const Region& region, ByteRange range, Callback done,
          static_cast<size_t>(std::min(chunk_bytes, pages.bytes - at)),
          pages.file_offset + at});
   }
+  // MADV_WILLNEED reads into single-page folios: for a large range that
+  // costs ~20 times the CPU time of the fault path's readahead, which reads
+  // large folios (bench/RESULTS.md). So a large request is read by its
+  // waiting fault alone, with the kernel's readahead, unless the region is
+  // advised kRandom, where a fault reads only its own page.
+  const bool advise =
+      pages.bytes < kMaxChunkBytes || region.advice() == Advice::kRandom;
   auto* request = new internal::PrefetchRequest(
-      std::move(chunks), region.path(), pages.bytes, std::move(done),
-      std::move(cancel));
+      std::move(chunks), region.path(), pages.bytes, advise,
+      static_cast<uint64_t>(region.fd()), std::move(done), std::move(cancel));
   std::lock_guard<std::mutex> lock(mutex_);
   ++unfinished_;
   queue_.push_back(request);

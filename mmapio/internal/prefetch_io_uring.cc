@@ -50,7 +50,8 @@ class IoUringBackend : public PrefetchBackendImpl {
 
   void Submit(PrefetchRequest* request) override {
     std::lock_guard<std::mutex> lock(submit_mutex_);
-    for (const PrefetchChunk& chunk : request->chunks()) {
+    for (size_t i = 0; request->advise() && i < request->chunks().size(); ++i) {
+      const PrefetchChunk& chunk = request->chunks()[i];
       io_uring_sqe* sqe = SqeLocked();
       io_uring_prep_madvise(sqe, chunk.address,
                             static_cast<off_t>(chunk.length), MADV_WILLNEED);

@@ -37,17 +37,27 @@ using PrefetchChunks = absl::InlinedVector<PrefetchChunk, 1>;
 class PrefetchRequest {
  public:
   PrefetchRequest(PrefetchChunks chunks, absl::string_view path, uint64_t bytes,
+                  bool advise, uint64_t stream,
                   std::function<void(absl::Status)> done,
                   std::stop_token cancel)
       : chunks_(std::move(chunks)),
         path_(path),
         bytes_(bytes),
+        advise_(advise),
+        stream_(stream),
         cancel_(std::move(cancel)),
         done_(std::move(done)),
         remaining_(chunks_.size()) {}
 
   const PrefetchChunks& chunks() const { return chunks_; }
   uint64_t bytes() const { return bytes_; }
+  // Whether the backend should start the reads with MADV_WILLNEED before it
+  // waits for them; otherwise the wait's own fault reads, with the kernel's
+  // readahead (see PrefetchEngine::Start).
+  bool advise() const { return advise_; }
+  // Requests with the same stream read the same file: a backend keeps
+  // those read by their faults in order on one thread.
+  uint64_t stream() const { return stream_; }
   // Whether the caller no longer wants the pages read.
   bool abandoned() const { return cancel_.stop_requested(); }
 
@@ -85,6 +95,8 @@ class PrefetchRequest {
   // A copy: a cancelled read may outlive its Region.
   const std::string path_;
   const uint64_t bytes_;
+  const bool advise_;
+  const uint64_t stream_;
   const std::stop_token cancel_;
   std::function<void(absl::Status)> done_;
   std::atomic<size_t> remaining_;
