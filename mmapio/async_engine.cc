@@ -325,6 +325,9 @@ size_t AsyncEngine::Poll(size_t max_completions) {
     }
     if (again) shared_->Signal();
   }
+  // Callbacks and coroutines ask for their next ranges here: one wake-up
+  // of the prefetch engine for the whole turn.
+  PrefetchEngine::Batch batch(*prefetch_);
   for (const std::shared_ptr<AsyncRequest>& request : ready) {
     request->Deliver();
   }
@@ -446,6 +449,7 @@ void AsyncEngine::EnsureResidentBatch(const Region& region,
   }
   auto batch =
       std::make_shared<Batch>(ranges.size(), std::move(each), std::move(done));
+  PrefetchEngine::Batch one_wake_up(*prefetch_);
   for (size_t i = 0; i < ranges.size(); ++i) {
     EnsureResident(
         region, ranges[i],
@@ -483,6 +487,9 @@ absl::StatusOr<ResidentView> AsyncEngine::WaitResident(const Region& region,
       std::make_shared<AsyncRequest>(region, range, nullptr, options);
   request->ListenForCancel(*shared_);
   Read(request);
+  // Called from a callback inside Poll, the read would wait for the turn's
+  // end otherwise.
+  PrefetchEngine::Batch::Flush();
   {
     std::unique_lock<std::mutex> lock(shared_->mutex);
     const auto finished = [&] { return request->finished; };

@@ -23,6 +23,14 @@ namespace {
 
 constexpr uint64_t kMaxChunkBytes = uint64_t{2} << 20;
 
+// The Batch open on this thread, if any, and whether a request made in it
+// found the dispatch thread waiting.
+struct ThisThreadBatch {
+  PrefetchEngine* engine = nullptr;
+  bool wake = false;
+};
+thread_local ThisThreadBatch this_thread_batch;
+
 // Requests no larger than this are one chunk: every readahead window is at
 // least this large by default, and asking the device for its window costs a
 // system call.
@@ -322,10 +330,41 @@ void PrefetchEngine::Start(const Region& region, ByteRange range, Callback done,
   ++unfinished_;
   queue_.push_back(request);
   // Only a dispatcher that waits needs waking, and only if the request fits;
-  // a busy one looks at the queue again before it waits.
+  // a busy one looks at the queue again before it waits. Inside a Batch the
+  // wake-up waits for the Batch's end.
   if (dispatcher_waiting_ && HasRoom(request->bytes())) {
+    if (this_thread_batch.engine == this) {
+      this_thread_batch.wake = true;
+    } else {
+      dispatcher_waiting_ = false;
+      dispatch_.notify_one();
+    }
+  }
+}
+
+void PrefetchEngine::WakeDispatcher() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (dispatcher_waiting_ && CanDispatchFront()) {
     dispatcher_waiting_ = false;
     dispatch_.notify_one();
+  }
+}
+
+PrefetchEngine::Batch::Batch(PrefetchEngine& engine)
+    : engine_(this_thread_batch.engine == nullptr ? &engine : nullptr) {
+  if (engine_ != nullptr) this_thread_batch.engine = engine_;
+}
+
+PrefetchEngine::Batch::~Batch() {
+  if (engine_ == nullptr) return;
+  this_thread_batch.engine = nullptr;
+  if (std::exchange(this_thread_batch.wake, false)) engine_->WakeDispatcher();
+}
+
+void PrefetchEngine::Batch::Flush() {
+  if (this_thread_batch.engine != nullptr &&
+      std::exchange(this_thread_batch.wake, false)) {
+    this_thread_batch.engine->WakeDispatcher();
   }
 }
 
@@ -336,6 +375,7 @@ absl::Status PrefetchEngine::PrefetchAndWait(const Region& region,
   Prefetch(region, range, [&result](absl::Status status) {
     result.set_value(std::move(status));
   });
+  Batch::Flush();
   return future.get();
 }
 

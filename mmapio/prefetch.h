@@ -157,6 +157,29 @@ class PrefetchEngine {
   // Prefetch and wait.
   absl::Status PrefetchAndWait(const Region& region, ByteRange range);
 
+  // While a Batch lives, requests its thread makes to this engine do not
+  // wake the dispatch thread; the Batch's end does, once: many requests in
+  // a row (a batch of ranges, the callbacks of one AsyncEngine::Poll turn)
+  // cost one wake-up instead of a system call each. A request made inside a
+  // Batch is not read before the Batch ends or Flush() is called: do not
+  // wait for it in between (PrefetchAndWait and AsyncEngine::WaitResident
+  // flush first). Only the outermost Batch of a thread counts; a Batch for
+  // another engine inside it defers nothing.
+  class Batch {
+   public:
+    explicit Batch(PrefetchEngine& engine);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+    // Wakes the dispatch thread now if a request of this thread's Batch
+    // needs it.
+    static void Flush();
+
+   private:
+    PrefetchEngine* const engine_;  // Null when it defers nothing.
+  };
+
   PrefetchStats stats() const { return counters_.Snapshot(); }
   // The live counters, for streams that report hits and misses.
   PrefetchStatsCounter& counters() { return counters_; }
@@ -187,6 +210,8 @@ class PrefetchEngine {
   // The dispatch thread: hands queued requests to the backend while there
   // is room.
   void Dispatch();
+  // Wakes the dispatch thread if it waits and the queue's front can go.
+  void WakeDispatcher();
   // The backend's finisher: counts, makes room, runs the callback.
   void Finish(internal::PrefetchRequest* request, absl::Status status);
 

@@ -225,6 +225,41 @@ TEST(ExecutorCallsTest, TheResidentCheckIsSampledWhileRequestsMiss) {
   syscall(__NR_munlock, region->bytes().data(), 3 * kPage);
 }
 
+// Requests made inside a PrefetchEngine::Batch wake the dispatch thread once,
+// at its end; waiting inside one flushes it instead of waiting for ever.
+TEST(ExecutorCallsTest, ABatchWakesTheDispatcherAtItsEndOrWhenWaitedIn) {
+  const std::string dir = testing::MakeTempDir();
+  const std::string path = dir + "/data";
+  testing::WritePatternFile(path, 256 * kPage);
+  (void)testing::MakeResident(path, {});
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok()) << region.status();
+  std::unique_ptr<PrefetchEngine> engine =
+      testing::OrFail(PrefetchEngine::Create());
+  std::atomic<int> ok{0};
+  {
+    PrefetchEngine::Batch batch(*engine);
+    for (uint64_t page = 0; page < 64; page += 4) {
+      engine->Prefetch(*region, {.offset = page * kPage, .length = kPage},
+                       [&](absl::Status status) {
+                         if (status.ok()) ++ok;
+                       });
+    }
+    // A hang here is the failure.
+    EXPECT_TRUE(
+        engine->PrefetchAndWait(*region, {.offset = 100 * kPage, .length = 1})
+            .ok());
+    for (uint64_t page = 128; page < 192; page += 4) {
+      engine->Prefetch(*region, {.offset = page * kPage, .length = kPage},
+                       [&](absl::Status status) {
+                         if (status.ok()) ++ok;
+                       });
+    }
+  }
+  engine.reset();  // Waits for every request.
+  EXPECT_EQ(ok.load(), 32);
+}
+
 // A request beyond the in-flight bound queues in the engine instead of
 // blocking its caller, and one abandoned while queued reads nothing.
 TEST(ExecutorCallsTest,
