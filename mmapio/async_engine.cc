@@ -326,8 +326,10 @@ size_t AsyncEngine::Poll(size_t max_completions) {
     if (again) shared_->Signal();
   }
   // Callbacks and coroutines ask for their next ranges here: one wake-up
-  // of the prefetch engine for the whole turn.
-  PrefetchEngine::Batch batch(*prefetch_);
+  // of the prefetch engine for the whole turn. (The destructor polls after
+  // the prefetch engine is gone; requests then end at once.)
+  std::optional<PrefetchEngine::Batch> batch;
+  if (prefetch_ != nullptr) batch.emplace(*prefetch_);
   for (const std::shared_ptr<AsyncRequest>& request : ready) {
     request->Deliver();
   }
