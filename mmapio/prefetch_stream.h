@@ -10,14 +10,15 @@
 //               mapping MADV_SEQUENTIAL, unless the region's owner advised
 //               it otherwise, and makes no requests: on a fault the kernel
 //               reads a whole readahead window into large folios and keeps
-//               the next window in flight, and each fault of the consumer
-//               maps a whole folio. Requests of the stream's own
-//               (MADV_WILLNEED, then touch) read the same pages as single
-//               pages, which cost the scan several times the CPU time,
-//               and leave the kernel nothing to read ahead. The advice
-//               belongs to the mapping, so other readers of the region
-//               share it; the stream withdraws it when the pattern changes
-//               and when it is destroyed.
+//               the next window in flight, so it stays ahead of the
+//               consumer, whose faults map a whole folio each. Requests of
+//               the stream's own did worse on a cold scan here: advised
+//               MADV_WILLNEED, they read single-page folios, at half the
+//               speed and several times the CPU time; faulted in on an
+//               engine thread, they read no faster and took twice the CPU
+//               time. The advice belongs to the mapping, so other readers
+//               of the region share it; the stream withdraws it when the
+//               pattern changes and when it is destroyed.
 //   strided     reads a fixed distance apart with whole pages between them:
 //               one request per stride for the pages the read will touch,
 //               up to the window ahead. Each page is requested once.
