@@ -16,13 +16,17 @@
 // Backends, chosen at run time (PrefetchOptions::backend, or the environment
 // variable MMAPIO_PREFETCH_BACKEND=io_uring|workers|madvise when the option
 // is kAuto):
-//   workers   the default. MADV_WILLNEED for every chunk of a request, then
-//             waiting threads fault the chunks in, in order, with
-//             MADV_POPULATE_READ (whose return means "resident and
-//             mapped"). The kernel's own fastest mechanism, WILLNEED then
-//             touch, with the touch moved off the caller; measured fastest
-//             here for random pages and sequential chunks alike
-//             (bench/RESULTS.md).
+//   workers   the default. A request under 2 MiB (or any request on a
+//             region advised kRandom): MADV_WILLNEED for every chunk on the
+//             dispatch thread, then waiting threads fault the chunks in, in
+//             order, with MADV_POPULATE_READ (whose return means "resident
+//             and mapped"): the kernel's own fastest mechanism, WILLNEED
+//             then touch, with the touch moved off the caller. A larger
+//             request: no WILLNEED, which reads single-page folios at many
+//             times the CPU time of the fault path's readahead; one waiter,
+//             always the same for a file, faults its chunks in order, so the
+//             kernel reads ahead in large folios. Measured fastest here for
+//             random pages and sequential chunks alike (bench/RESULTS.md).
 //   io_uring  one ring owned by the engine: MADV_WILLNEED for every chunk,
 //             then MADV_POPULATE_READ per chunk, both run by the kernel's
 //             io-wq worker threads, one reaper thread for completions.
