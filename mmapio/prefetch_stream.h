@@ -14,11 +14,13 @@
 //               consumer, whose faults map a whole folio each. Requests of
 //               the stream's own did worse on a cold scan here: advised
 //               MADV_WILLNEED, they read single-page folios, at half the
-//               speed and several times the CPU time; faulted in on an
-//               engine thread, they read no faster and took twice the CPU
-//               time. The advice belongs to the mapping, so other readers
-//               of the region share it; the stream withdraws it when the
-//               pattern changes and when it is destroyed.
+//               speed and several times the CPU time; as large requests,
+//               which the engine faults in on a thread of its own, a
+//               window of them kept ahead by the stream read no faster and
+//               took twice the CPU time. The advice belongs to the mapping,
+//               so other readers of the region share it; the stream
+//               withdraws it when the pattern changes and when it is
+//               destroyed.
 //   strided     reads a fixed distance apart with whole pages between them:
 //               one request per stride for the pages the read will touch,
 //               up to the window ahead. Each page is requested once.
