@@ -21,12 +21,14 @@
 #include "mmapio/detached_task.h"
 #include "mmapio/event_loop.h"
 #include "mmapio/region.h"
+#include "tests/poll_until.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::PollUntil;
 
 constexpr uint64_t kPage = 4096;
 
@@ -34,18 +36,6 @@ std::unique_ptr<AsyncEngine> MakeEngine(PrefetchBackend backend,
                                         PrefetchOptions options = {}) {
   options.backend = backend;
   return testing::OrFail(AsyncEngine::Create(options));
-}
-
-// Polls `engine` on this thread, waiting on its descriptor, until `done`.
-// The bound only turns a hang into a failure; no result depends on time.
-void PollUntil(AsyncEngine& engine, const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(60);
-  while (!done()) {
-    ASSERT_LT(absl::Now(), give_up) << "no completion";
-    pollfd descriptor{.fd = engine.fd(), .events = POLLIN, .revents = 0};
-    poll(&descriptor, 1, 100);
-    engine.Poll();
-  }
 }
 
 int64_t MajorFaultsOfThisThread() {

@@ -6,7 +6,6 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -15,7 +14,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -25,20 +23,20 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mmapio/async_engine.h"
 #include "mmapio/prefetch.h"
 #include "mmapio/prefetch_stream.h"
 #include "mmapio/region.h"
+#include "tests/poll_until.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::PollUntil;
 
 constexpr uint64_t kPage = 4096;
 
@@ -89,18 +87,6 @@ bool TrapCallsThatCanWait(std::string* why) {
     return false;
   }
   return true;
-}
-
-// Polls `engine` on this thread, waiting on its descriptor, until `done`.
-// The bound only turns a hang into a failure; no result depends on time.
-void PollUntil(AsyncEngine& engine, const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(60);
-  while (!done()) {
-    ASSERT_LT(absl::Now(), give_up) << "no completion";
-    pollfd descriptor{.fd = engine.fd(), .events = POLLIN, .revents = 0};
-    poll(&descriptor, 1, 100);
-    engine.Poll();
-  }
 }
 
 TEST(ExecutorCallsTest, NoCallOnTheRequestingThreadCanWaitForTheDisk) {
