@@ -202,10 +202,7 @@ void PrefetchEngine::Finish(internal::PrefetchRequest* request,
     // Before the callback, which may want the room for a request.
     std::lock_guard<std::mutex> lock(mutex_);
     bytes_in_flight_ -= request->bytes();
-    if (dispatcher_waiting_ && !queue_.empty()) {
-      dispatcher_waiting_ = false;
-      dispatch_.notify_one();
-    }
+    WakeDispatcherLocked();
   }
   request->RunCallback(std::move(status));
   delete request;
@@ -329,21 +326,22 @@ void PrefetchEngine::Start(const Region& region, ByteRange range, Callback done,
   std::lock_guard<std::mutex> lock(mutex_);
   ++unfinished_;
   queue_.push_back(request);
-  // Only a dispatcher that waits needs waking, and only if the request fits;
-  // a busy one looks at the queue again before it waits. Inside a Batch the
-  // wake-up waits for the Batch's end.
-  if (dispatcher_waiting_ && HasRoom(request->bytes())) {
-    if (this_thread_batch.engine == this) {
-      this_thread_batch.wake = true;
-    } else {
-      dispatcher_waiting_ = false;
-      dispatch_.notify_one();
-    }
+  // Inside a Batch the wake-up waits for the Batch's end.
+  if (this_thread_batch.engine == this) {
+    this_thread_batch.wake |= dispatcher_waiting_;
+  } else {
+    WakeDispatcherLocked();
   }
 }
 
 void PrefetchEngine::WakeDispatcher() {
   std::lock_guard<std::mutex> lock(mutex_);
+  WakeDispatcherLocked();
+}
+
+void PrefetchEngine::WakeDispatcherLocked() {
+  // Only a dispatcher that waits needs waking, and only if the queue's
+  // front can go; a busy one looks at the queue again before it waits.
   if (dispatcher_waiting_ && CanDispatchFront()) {
     dispatcher_waiting_ = false;
     dispatch_.notify_one();

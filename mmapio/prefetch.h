@@ -216,6 +216,8 @@ class PrefetchEngine {
   void Dispatch();
   // Wakes the dispatch thread if it waits and the queue's front can go.
   void WakeDispatcher();
+  // The same, under mutex_: after a request is queued and when room frees.
+  void WakeDispatcherLocked();
   // The backend's finisher: counts, makes room, runs the callback.
   void Finish(internal::PrefetchRequest* request, absl::Status status);
 
