@@ -89,13 +89,17 @@ bool TrapCallsThatCanWait(std::string* why) {
   return true;
 }
 
-TEST(ExecutorCallsTest, NoCallOnTheRequestingThreadCanWaitForTheDisk) {
-  const std::string dir = testing::MakeTempDir();
-  const std::string path = dir + "/data";
-  constexpr uint64_t kPages = 2048;
-  testing::WritePatternFile(path, kPages * kPage);
+// A region over a cold pattern file of `pages` pages, in a directory of its
+// own.
+absl::StatusOr<Region> ColdRegion(uint64_t pages) {
+  const std::string path = testing::MakeTempDir() + "/data";
+  testing::WritePatternFile(path, pages * kPage);
   (void)testing::MakeResident(path, {});
-  absl::StatusOr<Region> region = Region::Open(path);
+  return Region::Open(path);
+}
+
+TEST(ExecutorCallsTest, NoCallOnTheRequestingThreadCanWaitForTheDisk) {
+  absl::StatusOr<Region> region = ColdRegion(2048);
   ASSERT_TRUE(region.ok()) << region.status();
   // The engines' threads exist before the filter: only the requesting
   // thread is watched.
@@ -169,12 +173,7 @@ TEST(ExecutorCallsTest, BothEnginesDefaultToTheSameBackend) {
 // the calling thread after a mincore that found it resident, else on an
 // engine thread.
 TEST(ExecutorCallsTest, TheResidentCheckIsSampledWhileRequestsMiss) {
-  const std::string dir = testing::MakeTempDir();
-  const std::string path = dir + "/data";
-  constexpr uint64_t kPages = 256;
-  testing::WritePatternFile(path, kPages * kPage);
-  (void)testing::MakeResident(path, {});
-  absl::StatusOr<Region> region = Region::Open(path);
+  absl::StatusOr<Region> region = ColdRegion(256);
   ASSERT_TRUE(region.ok()) << region.status();
   std::unique_ptr<PrefetchEngine> engine =
       testing::OrFail(PrefetchEngine::Create());
@@ -214,11 +213,7 @@ TEST(ExecutorCallsTest, TheResidentCheckIsSampledWhileRequestsMiss) {
 // Requests made inside a PrefetchEngine::Batch wake the dispatch thread once,
 // at its end; waiting inside one flushes it instead of waiting for ever.
 TEST(ExecutorCallsTest, ABatchWakesTheDispatcherAtItsEndOrWhenWaitedIn) {
-  const std::string dir = testing::MakeTempDir();
-  const std::string path = dir + "/data";
-  testing::WritePatternFile(path, 256 * kPage);
-  (void)testing::MakeResident(path, {});
-  absl::StatusOr<Region> region = Region::Open(path);
+  absl::StatusOr<Region> region = ColdRegion(256);
   ASSERT_TRUE(region.ok()) << region.status();
   std::unique_ptr<PrefetchEngine> engine =
       testing::OrFail(PrefetchEngine::Create());
