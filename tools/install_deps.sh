@@ -16,6 +16,9 @@ packages=(
   util-linux        # fincore, to compare against
   fio               # the device ceiling in benchmarks
   vmtouch           # to compare against
+  clang-14          # the thread-safety analysis build and the fuzzers
+  libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes
+  tmux              # a real terminal for the CLI's terminal tests
 )
 
 missing=()
