@@ -112,7 +112,9 @@ CopyResult Copy(const Region& region, absl::string_view operation,
     return {status, 0};
   }
   if (n == 0) return {absl::OkStatus(), 0};
-  const size_t left = internal::CopyGuarded(destination, source, n);
+  const size_t left = internal::CopyGuarded(
+      destination, source, n,
+      write ? internal::MappedSide::kDestination : internal::MappedSide::kSource);
   if (left == 0) return {absl::OkStatus(), n};
   return {
       FaultStatus(region, operation, offset, n, internal::LastFault(), write),
@@ -193,7 +195,7 @@ absl::Status GuardedLoadBytes(const Region& region, uint64_t offset, void* out,
       std::memcpy(out, &result.value, size);
       return absl::OkStatus();
     }
-  } else if (CopyGuarded(out, source, size) == 0) {
+  } else if (CopyGuarded(out, source, size, MappedSide::kSource) == 0) {
     return absl::OkStatus();
   }
   return FaultStatus(region, "GuardedLoad", offset, size, LastFault(),

@@ -432,9 +432,9 @@ class FaultDeathTest : public GuardedTest {
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
 
   // A region whose page 4 lies past the end of its truncated file.
-  Region TruncatedRegion() {
-    const std::string path = MakeFile(8 * kPage);
-    absl::StatusOr<Region> region = Region::Open(path);
+  Region TruncatedRegion(AccessMode mode = AccessMode::kReadOnly) {
+    const std::string path = MakeFile(8 * kPage, "truncated");
+    absl::StatusOr<Region> region = Region::Open(path, {.mode = mode});
     EXPECT_TRUE(region.ok());
     EXPECT_EQ(truncate(path.c_str(), 2 * kPage), 0);
     return *std::move(region);
@@ -486,6 +486,39 @@ TEST_F(FaultDeathTest, PreviousPlainHandlerGetsForeignFaults) {
         _exit(5);
       },
       ::testing::ExitedWithCode(43), "");
+}
+
+// A copy guards the mapping it was asked about, not the caller's buffer: a
+// fault in the other buffer (here a mapping of another truncated file) is
+// foreign, and goes to the handler that was there first.
+TEST_F(FaultDeathTest, FaultInTheCallersBufferOfACopyIsForeign) {
+  absl::StatusOr<Region> good = Region::Open(MakeFile(8 * kPage, "good"));
+  ASSERT_TRUE(good.ok()) << good.status();
+  absl::StatusOr<Region> writable = Region::Open(
+      MakeFile(8 * kPage, "writable"), {.mode = AccessMode::kReadWrite});
+  ASSERT_TRUE(writable.ok()) << writable.status();
+  Region truncated = TruncatedRegion(AccessMode::kReadWrite);
+  EXPECT_EXIT(
+      {
+        signal(SIGBUS, [](int) { _exit(46); });
+        if (!InstallFaultHandler().ok()) _exit(3);
+        absl::StatusOr<absl::Span<std::byte>> destination =
+            truncated.MutableBytes();
+        if (!destination.ok()) _exit(4);
+        // The destination's page 4 is past the end of its file.
+        GuardedCopy(*good, 0, destination->subspan(4 * kPage, kPage));
+        _exit(5);
+      },
+      ::testing::ExitedWithCode(46), "");
+  EXPECT_EXIT(
+      {
+        signal(SIGBUS, [](int) { _exit(47); });
+        if (!InstallFaultHandler().ok()) _exit(3);
+        // The source's page 4 is past the end of its file.
+        GuardedWrite(*writable, 0, truncated.bytes().subspan(4 * kPage, kPage));
+        _exit(5);
+      },
+      ::testing::ExitedWithCode(47), "");
 }
 
 TEST_F(FaultDeathTest, SigsegvIsUntouched) {

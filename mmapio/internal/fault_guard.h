@@ -32,9 +32,15 @@ FaultRecord LastFault();
 // handle_sigbus=2, a seccomp filter) kept it out.
 absl::Status EnsureFaultHandler();
 
-// Copies n bytes; returns how many were NOT copied because a page faulted
-// (0 on success). The fault is then in LastFault().
-size_t CopyGuarded(void* destination, const void* source, size_t n);
+// Which buffer of a guarded copy is the mapping whose faults it guards.
+enum class MappedSide { kSource, kDestination };
+
+// Copies n bytes; returns how many were NOT copied because a page of the
+// `mapped` side faulted (0 on success). The fault is then in LastFault(). A
+// fault on the other buffer is not the copy's: it goes to the previous
+// handler or the default action, as any foreign fault does.
+size_t CopyGuarded(void* destination, const void* source, size_t n,
+                   MappedSide mapped);
 
 // Loads 1, 2, 4 or 8 bytes; `faulted` set when the page faulted.
 LoadResult LoadGuarded(const void* source, size_t size);

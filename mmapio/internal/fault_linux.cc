@@ -23,6 +23,8 @@ struct FixupEntry {
   uintptr_t begin;
   uintptr_t end;
   uintptr_t fixup;
+  // Whether the instruction is a copy's, which touches two buffers.
+  uint64_t copies;
 };
 
 }  // namespace
@@ -48,6 +50,9 @@ namespace {
 struct ThreadState {
   FaultRecord last;
   VisitScope* visit;
+  // The mapped buffer of the copy in progress: [copy_begin, copy_end).
+  uintptr_t copy_begin;
+  uintptr_t copy_end;
 };
 __attribute__((tls_model(
     "initial-exec"))) thread_local constinit ThreadState thread_state = {};
@@ -86,8 +91,12 @@ bool ResumeAtFixup(siginfo_t* info, void* ucontext) {
   for (uint64_t i = 0; i < mmapio_fault_table_entries; ++i) {
     const FixupEntry& entry = mmapio_fault_table[i];
     if (pc >= entry.begin && pc < entry.end) {
-      thread_state.last = {reinterpret_cast<uintptr_t>(info->si_addr),
-                           info->si_code};
+      const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
+      if (entry.copies != 0 && (address < thread_state.copy_begin ||
+                                address >= thread_state.copy_end)) {
+        return false;  // The other buffer: not the mapping guarded.
+      }
+      thread_state.last = {address, info->si_code};
       SetProgramCounter(ucontext, entry.fixup);
       return true;
     }
@@ -218,8 +227,21 @@ void VisitScope::Leave() {
   return true;
 }();
 
-size_t CopyGuarded(void* destination, const void* source, size_t n) {
-  return mmapio_guarded_copy(destination, source, n);
+size_t CopyGuarded(void* destination, const void* source, size_t n,
+                   MappedSide mapped) {
+  const auto begin = reinterpret_cast<uintptr_t>(
+      mapped == MappedSide::kSource ? source : destination);
+  // A copy made by a signal handler interrupting this one keeps its range.
+  const uintptr_t outer_begin = thread_state.copy_begin;
+  const uintptr_t outer_end = thread_state.copy_end;
+  thread_state.copy_begin = begin;
+  thread_state.copy_end = begin + n;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const size_t left = mmapio_guarded_copy(destination, source, n);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  thread_state.copy_begin = outer_begin;
+  thread_state.copy_end = outer_end;
+  return left;
 }
 
 LoadResult LoadGuarded(const void* source, size_t size) {
@@ -239,8 +261,10 @@ LoadResult LoadGuarded(const void* source, size_t size) {
 
 // Without a fixup table for this architecture, a visit scope per access:
 // correct, at the price of a sigsetjmp.
-size_t CopyGuarded(void* destination, const void* source, size_t n) {
-  const auto begin = reinterpret_cast<uintptr_t>(source);
+size_t CopyGuarded(void* destination, const void* source, size_t n,
+                   MappedSide mapped) {
+  const auto begin = reinterpret_cast<uintptr_t>(
+      mapped == MappedSide::kSource ? source : destination);
   VisitScope scope(begin, begin + n);
   volatile size_t copied = 0;
   if (sigsetjmp(scope.jump, 0) != 0) {
@@ -259,7 +283,9 @@ size_t CopyGuarded(void* destination, const void* source, size_t n) {
 
 LoadResult LoadGuarded(const void* source, size_t size) {
   uint64_t value = 0;
-  if (CopyGuarded(&value, source, size) != 0) return {0, 1};
+  if (CopyGuarded(&value, source, size, MappedSide::kSource) != 0) {
+    return {0, 1};
+  }
   return {value, 0};
 }
 

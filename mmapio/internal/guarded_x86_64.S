@@ -86,19 +86,21 @@ GUARDED_LOAD mmapio_guarded_load16, "movzwl (%rdi), %eax"
 GUARDED_LOAD mmapio_guarded_load32, "movl (%rdi), %eax"
 GUARDED_LOAD mmapio_guarded_load64, "movq (%rdi), %rax"
 
-// { begin, end, fixup } for each guarded instruction.
+// { begin, end, fixup, copies } for each guarded instruction. A load's only
+// access is the mapping it guards; a copy (copies = 1) touches two buffers,
+// and the handler checks the fault's address against the mapped one.
         .section .data.rel.ro, "aw"
         .p2align 3
         .globl  mmapio_fault_table
         .hidden mmapio_fault_table
         .type   mmapio_fault_table, @object
 mmapio_fault_table:
-        .quad   .Lblock_begin, .Lblock_end, .Lblock_fixup
-        .quad   .Lcopy_begin, .Lcopy_end, .Lcopy_fixup
-        .quad   .Lmmapio_guarded_load8_begin, .Lmmapio_guarded_load8_end, .Lmmapio_guarded_load8_fixup
-        .quad   .Lmmapio_guarded_load16_begin, .Lmmapio_guarded_load16_end, .Lmmapio_guarded_load16_fixup
-        .quad   .Lmmapio_guarded_load32_begin, .Lmmapio_guarded_load32_end, .Lmmapio_guarded_load32_fixup
-        .quad   .Lmmapio_guarded_load64_begin, .Lmmapio_guarded_load64_end, .Lmmapio_guarded_load64_fixup
+        .quad   .Lblock_begin, .Lblock_end, .Lblock_fixup, 1
+        .quad   .Lcopy_begin, .Lcopy_end, .Lcopy_fixup, 1
+        .quad   .Lmmapio_guarded_load8_begin, .Lmmapio_guarded_load8_end, .Lmmapio_guarded_load8_fixup, 0
+        .quad   .Lmmapio_guarded_load16_begin, .Lmmapio_guarded_load16_end, .Lmmapio_guarded_load16_fixup, 0
+        .quad   .Lmmapio_guarded_load32_begin, .Lmmapio_guarded_load32_end, .Lmmapio_guarded_load32_fixup, 0
+        .quad   .Lmmapio_guarded_load64_begin, .Lmmapio_guarded_load64_end, .Lmmapio_guarded_load64_fixup, 0
         .size   mmapio_fault_table, .-mmapio_fault_table
         .globl  mmapio_fault_table_entries
         .hidden mmapio_fault_table_entries
