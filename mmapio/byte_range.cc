@@ -14,10 +14,12 @@ std::optional<ByteRange> ResolveWithin(ByteRange range, uint64_t size) {
 
 PageInterval PagesTouched(uint64_t offset, uint64_t length,
                           uint64_t page_size) {
-  if (length == 0) return PageInterval{offset / page_size, 0};
   const uint64_t first = offset / page_size;
-  const uint64_t end = (offset + length + page_size - 1) / page_size;
-  return PageInterval{first, end - first};
+  if (length == 0) return PageInterval{first, 0};
+  // From the last byte's page: rounding the end up to a page could wrap
+  // around for a range that ends near 2^64.
+  const uint64_t last = (offset + length - 1) / page_size;
+  return PageInterval{first, last - first + 1};
 }
 
 std::string FormatRange(uint64_t offset, uint64_t length) {

@@ -33,6 +33,7 @@ std::optional<ByteRange> ResolveWithin(ByteRange range, uint64_t size);
 
 // The pages of `page_size` bytes that bytes [offset, offset + length)
 // touch: the index of the first and how many (0 for an empty range).
+// `offset + length` must not wrap around.
 struct PageInterval {
   uint64_t first = 0;
   uint64_t count = 0;
