@@ -21,26 +21,10 @@
 
 #include <signal.h>
 
-#include <cstdint>
-#include <optional>
-#include <string>
-
 #include "absl/status/status.h"
+#include "mmapio/fault_info.h"
 
 namespace mmapio {
-
-// The structured payload of a Status made from a fault.
-struct FaultInfo {
-  uint64_t file_offset = 0;  // Of the byte whose page faulted.
-  uintptr_t address = 0;     // The faulting address (si_addr).
-  int si_code = 0;           // BUS_ADRERR, BUS_MCEERR_AR, ...
-  std::string path;          // Of the mapped file.
-
-  friend bool operator==(const FaultInfo&, const FaultInfo&) = default;
-};
-
-// The fault behind `status`, or nullopt when it did not come from one.
-std::optional<FaultInfo> GetFaultInfo(const absl::Status& status);
 
 // Installs mmapio's SIGBUS handler, once per process; later calls return the
 // first one's result. FailedPrecondition when the handler could not be put

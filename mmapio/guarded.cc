@@ -7,14 +7,11 @@
 #include <optional>
 #include <string>
 
-#include "absl/strings/cord.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/fault.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/fault_guard.h"
+#include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/region_context.h"
 
@@ -24,13 +21,6 @@ namespace {
 using internal::MakeError;
 using internal::OpContext;
 
-constexpr absl::string_view kFaultPayload = "mmapio/FaultInfo";
-
-absl::Cord EncodeFault(const FaultInfo& fault) {
-  return absl::Cord(absl::StrCat(fault.file_offset, "\n", fault.address, "\n",
-                                 fault.si_code, "\n", fault.path));
-}
-
 // The region bytes [offset, offset + length), or OutOfRange.
 absl::Status CheckRange(const Region& region, absl::string_view operation,
                         uint64_t offset, uint64_t length) {
@@ -38,67 +28,25 @@ absl::Status CheckRange(const Region& region, absl::string_view operation,
       .status();
 }
 
-// Why the page at `fault.address` could not be provided, as a Status with
-// the fault attached. SIGBUS says only "no page here"; the file and the
-// filesystem say why.
+// Why the page at `fault.address` could not be provided.
 absl::Status FaultStatus(const Region& region, absl::string_view operation,
                          uint64_t offset, uint64_t length,
                          const internal::FaultRecord& fault, bool write) {
-  const OpContext context =
-      internal::RegionContext(region, operation, offset, length);
   const uintptr_t data = reinterpret_cast<uintptr_t>(region.bytes().data());
-  const FaultInfo info{region.offset() + (fault.address - data), fault.address,
-                       fault.si_code, region.path()};
   const uint64_t page = region.page_size();
-  absl::Status status;
-  if (fault.si_code == BUS_MCEERR_AR || fault.si_code == BUS_MCEERR_AO) {
-    status =
-        MakeError(absl::StatusCode::kDataLoss, context,
-                  absl::StrCat("SIGBUS at file offset ", info.file_offset,
-                               ": the memory is poisoned (hardware error)"));
-  } else {
-    std::byte* page_address =
-        reinterpret_cast<std::byte*>(fault.address / page * page);
-    // SIGBUS says only that the page could not be provided. A page past the
-    // end of the file, or one that reads now (the file has grown back since
-    // the fault), was truncated away; a full filesystem had no space for it;
-    // a page inside the file that keeps failing is a device error. A file
-    // being truncated and restored meanwhile can fool one look, not three.
-    absl::StatusOr<uint64_t> file_size;
-    bool truncated = false;
-    for (int attempt = 0; attempt < 3 && !truncated; ++attempt) {
-      file_size = internal::FileSize(region.fd(), context);
-      truncated = (file_size.ok() &&
-                   info.file_offset >= (*file_size + page - 1) / page * page) ||
-                  internal::PopulateMemory(page_address, page, context).ok();
-      if (!truncated && attempt == 0 &&
-          internal::NoSpaceForPage(region.fd(), write)) {
-        break;
-      }
-    }
-    if (truncated) {
-      status = MakeError(
-          absl::StatusCode::kOutOfRange, context,
-          absl::StrCat("SIGBUS at file offset ", info.file_offset,
-                       ": the page was past the end of the file (",
-                       file_size.ok() ? absl::StrCat(*file_size, " bytes now")
-                                      : "size unknown",
-                       "): truncated underneath the mapping?"));
-    } else if (internal::NoSpaceForPage(region.fd(), write)) {
-      status =
-          MakeError(absl::StatusCode::kResourceExhausted, context,
-                    absl::StrCat("SIGBUS at file offset ", info.file_offset,
-                                 ": no space left on the filesystem for the "
-                                 "page (ENOSPC)"));
-    } else {
-      status =
-          MakeError(absl::StatusCode::kDataLoss, context,
-                    absl::StrCat("SIGBUS at file offset ", info.file_offset,
-                                 ": the device could not read the page (EIO)"));
-    }
-  }
-  status.SetPayload(kFaultPayload, EncodeFault(info));
-  return status;
+  const uintptr_t page_address = fault.address / page * page;
+  internal::FailedPage failed;
+  failed.fd = region.fd();
+  failed.page = reinterpret_cast<std::byte*>(page_address);
+  failed.page_file_offset = region.offset() + page_address - data;
+  failed.fault = FaultInfo{region.offset() + (fault.address - data),
+                           fault.address, fault.si_code, region.path()};
+  failed.poisoned =
+      fault.si_code == BUS_MCEERR_AR || fault.si_code == BUS_MCEERR_AO;
+  failed.write = write;
+  return internal::PageFailureStatus(
+      failed, "SIGBUS",
+      internal::RegionContext(region, operation, offset, length));
 }
 
 CopyResult Copy(const Region& region, absl::string_view operation,
@@ -122,22 +70,6 @@ CopyResult Copy(const Region& region, absl::string_view operation,
 }
 
 }  // namespace
-
-std::optional<FaultInfo> GetFaultInfo(const absl::Status& status) {
-  const auto payload = status.GetPayload(kFaultPayload);
-  if (!payload.has_value()) return std::nullopt;
-  const std::string text(*payload);
-  std::vector<absl::string_view> fields =
-      absl::StrSplit(text, absl::MaxSplits('\n', 3));
-  FaultInfo info;
-  if (fields.size() != 4 || !absl::SimpleAtoi(fields[0], &info.file_offset) ||
-      !absl::SimpleAtoi(fields[1], &info.address) ||
-      !absl::SimpleAtoi(fields[2], &info.si_code)) {
-    return std::nullopt;
-  }
-  info.path = std::string(fields[3]);
-  return info;
-}
 
 CopyResult GuardedCopy(const Region& region, uint64_t offset,
                        absl::Span<std::byte> destination) {

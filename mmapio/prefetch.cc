@@ -275,19 +275,21 @@ bool PrefetchEngine::KnownResident(const Region& region, ByteRange range) {
 void PrefetchEngine::Prefetch(const Region& region, ByteRange range,
                               Callback done, std::stop_token cancel) {
   Start(region, range, std::move(done), std::move(cancel),
-        /*check_resident=*/true);
+        /*check_resident=*/true, "Prefetch");
 }
 
 void PrefetchEngine::PrefetchMissing(const Region& region, ByteRange range,
-                                     Callback done, std::stop_token cancel) {
+                                     Callback done, std::stop_token cancel,
+                                     absl::string_view operation) {
   Start(region, range, std::move(done), std::move(cancel),
-        /*check_resident=*/false);
+        /*check_resident=*/false, operation);
 }
 
 void PrefetchEngine::Start(const Region& region, ByteRange range, Callback done,
-                           std::stop_token cancel, bool check_resident) {
+                           std::stop_token cancel, bool check_resident,
+                           absl::string_view operation) {
   absl::StatusOr<ByteRange> resolved =
-      internal::ResolveInRegion(region, "Prefetch", range);
+      internal::ResolveInRegion(region, operation, range);
   if (!resolved.ok()) {
     counters_.AddError();
     done(resolved.status());
@@ -321,7 +323,7 @@ void PrefetchEngine::Start(const Region& region, ByteRange range, Callback done,
   const bool advise =
       pages.bytes < kMaxChunkBytes || region.advice() == Advice::kRandom;
   auto* request = new internal::PrefetchRequest(
-      std::move(chunks), region.path(), pages.bytes, advise,
+      std::move(chunks), operation, region.path(), pages.bytes, advise,
       static_cast<uint64_t>(region.fd()), std::move(done), std::move(cancel));
   std::lock_guard<std::mutex> lock(mutex_);
   ++unfinished_;

@@ -139,9 +139,11 @@ class PrefetchEngine {
                 std::stop_token cancel = {});
 
   // Prefetch, for callers that have just asked KnownResident: it does not
-  // look for resident pages again.
+  // look for resident pages again. Error messages name `operation` (a
+  // string that outlives the request: a literal) as the failed call.
   void PrefetchMissing(const Region& region, ByteRange range, Callback done,
-                       std::stop_token cancel = {});
+                       std::stop_token cancel = {},
+                       absl::string_view operation = "Prefetch");
 
   // Whether every page of region bytes `range` is in the page cache, by one
   // mincore call, without reading anything. False when it cannot tell: more
@@ -200,7 +202,8 @@ class PrefetchEngine {
   static Pages PagesOf(const Region& region, ByteRange range);
 
   void Start(const Region& region, ByteRange range, Callback done,
-             std::stop_token cancel, bool check_resident);
+             std::stop_token cancel, bool check_resident,
+             absl::string_view operation);
   uint64_t ChunkBytes(const Region& region, uint64_t request_bytes);
   // Whether a request can complete at once: its pages are all cached. Asks
   // mincore unless misses have been the rule (see KnownResident).

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
+#include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/region_context.h"
 
@@ -296,20 +297,9 @@ absl::Status Region::Advise(Advice advice, ByteRange range) {
 absl::Status Region::Populate(ByteRange range) {
   absl::StatusOr<Pages> pages = PagesOf("Populate", range);
   if (!pages.ok() || pages->length == 0) return pages.status();
-  const OpContext context = Context("Populate", range);
-  absl::Status status =
-      internal::PopulateMemory(pages->address, pages->length, context);
-  if (status.code() != absl::StatusCode::kDataLoss) return status;
-  // EFAULT does not say why the page could not be read; a file that no
-  // longer reaches the range does.
-  absl::StatusOr<uint64_t> file_size = internal::FileSize(fd_.get(), context);
-  if (file_size.ok() &&
-      RoundUp(*file_size, page_size()) < pages->file_offset + pages->length) {
-    return MakeError(absl::StatusCode::kOutOfRange, context,
-                     absl::StrCat("the file has shrunk to ", *file_size,
-                                  " bytes, short of the range"));
-  }
-  return status;
+  return internal::PopulateFileMemory(fd_.get(), pages->address, pages->length,
+                                      pages->file_offset,
+                                      Context("Populate", range));
 }
 
 absl::Status Region::Lock(ByteRange range, LockMode mode) {

@@ -124,7 +124,9 @@ class Region {
   // Reads the pages of `range` into the page cache and maps them, returning
   // when they are resident (MADV_POPULATE_READ, Linux 5.14+). A page that
   // cannot be read fails the call instead of raising SIGBUS: OutOfRange when
-  // it lies past the end of the file, DataLoss otherwise (EIO, poison);
+  // it lies past the end of the file (truncated underneath), DataLoss
+  // otherwise (EIO, poison). The message names the first such page's file
+  // offset, and the Status carries its FaultInfo (mmapio/fault_info.h).
   // Unimplemented on kernels without MADV_POPULATE_READ.
   absl::Status Populate(ByteRange range = ByteRange::All());
 

@@ -337,10 +337,40 @@ TEST_F(GuardedTest, DeviceErrorsBecomeDataLossOnExactlyTheBadPages) {
                      (void)last;
                    });
   EXPECT_EQ(visit.code(), absl::StatusCode::kDataLoss) << visit;
-  // MADV_POPULATE_READ reports the bad page without a signal.
+  // MADV_POPULATE_READ reports the bad page without a signal, and names
+  // the first one, as the guarded reads do.
   EXPECT_EQ(region->Populate({.offset = 8 * kPage, .length = 2 * kPage}).code(),
             absl::StatusCode::kDataLoss);
   EXPECT_TRUE(region->Populate({.offset = 0, .length = 5 * kPage}).ok());
+  absl::Status whole = region->Populate();
+  EXPECT_EQ(whole.code(), absl::StatusCode::kDataLoss) << whole;
+  EXPECT_THAT(std::string(whole.message()),
+              HasSubstr("Populate \"" + fs.path() + "\" [0, end)"));
+  EXPECT_THAT(std::string(whole.message()),
+              HasSubstr("at file offset 20480: "));
+  std::optional<FaultInfo> first = GetFaultInfo(whole);
+  ASSERT_TRUE(first.has_value()) << whole;
+  EXPECT_EQ(first->file_offset, 5 * kPage);
+  EXPECT_EQ(first->path, fs.path());
+  EXPECT_EQ(first->address,
+            reinterpret_cast<uintptr_t>(region->bytes().data() + 5 * kPage));
+}
+
+TEST_F(GuardedTest, PopulateOfATruncatedRangeNamesItsFirstMissingPage) {
+  const std::string path = MakeFile(64 * kPage);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_EQ(truncate(path.c_str(), 20 * kPage + 100), 0);
+  absl::Status status = region->Populate();
+  EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("at file offset 86016: "));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("82020 bytes now"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("truncated underneath"));
+  std::optional<FaultInfo> fault = GetFaultInfo(status);
+  ASSERT_TRUE(fault.has_value()) << status;
+  EXPECT_EQ(fault->file_offset, 21 * kPage);
 }
 
 TEST_F(GuardedTest, WriteWithoutSpaceBecomesResourceExhausted) {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mmapio/fault_info.h"
 #include "mmapio/region.h"
 #include "tests/test_util.h"
 
@@ -155,10 +156,38 @@ TEST_P(BackendTest, DeviceErrorsArriveAsDataLoss) {
   EXPECT_EQ(bad.code(), absl::StatusCode::kDataLoss) << bad;
   EXPECT_THAT(bad.message(),
               HasSubstr("Prefetch \"" + fs.path() + "\" [81920, 98304)"));
+  EXPECT_THAT(bad.message(), HasSubstr("at file offset 81920: "));
+  std::optional<FaultInfo> fault = GetFaultInfo(bad);
+  ASSERT_TRUE(fault.has_value()) << bad;
+  EXPECT_EQ(fault->file_offset, 20 * kPage);
   EXPECT_TRUE(
       engine->PrefetchAndWait(*region, {.offset = 0, .length = 16 * kPage})
           .ok());
   EXPECT_EQ(engine->stats().errors, 1u);
+}
+
+TEST_P(BackendTest, TruncationArrivesAsOutOfRange) {
+  if (!Waits()) GTEST_SKIP() << "madvise reports no completion, so no error";
+  const std::string path = ColdFile(1024);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_TRUE(region.ok());
+  ASSERT_EQ(truncate(path.c_str(), 16 * kPage), 0);
+  std::unique_ptr<PrefetchEngine> engine =
+      MakeEngine(GetParam(), {.chunk_bytes = 4 * kPage});
+  ASSERT_NE(engine, nullptr);
+  // Chunks inside the file and past its end; a range of more than 2 MiB
+  // too, which the workers backend reads by faulting, without advice.
+  for (const ByteRange range : {ByteRange{12 * kPage, 8 * kPage},
+                                ByteRange{8 * kPage, 1000 * kPage}}) {
+    absl::Status gone = engine->PrefetchAndWait(*region, range);
+    EXPECT_EQ(gone.code(), absl::StatusCode::kOutOfRange) << gone;
+    EXPECT_THAT(gone.message(), HasSubstr("at file offset 65536: "));
+    EXPECT_THAT(gone.message(), HasSubstr("65536 bytes now"));
+    EXPECT_THAT(gone.message(), HasSubstr("truncated underneath"));
+  }
+  EXPECT_TRUE(
+      engine->PrefetchAndWait(*region, {.offset = 0, .length = 16 * kPage})
+          .ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(

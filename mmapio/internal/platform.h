@@ -70,13 +70,14 @@ void Unmap(std::byte* base, size_t length);
 // `address` and `length` are page-aligned in all of these.
 absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
                           const OpContext& context);
-// Faults the range in for reading (MADV_POPULATE_READ) and returns when it
-// is resident. A page that cannot be read gives DataLoss (EFAULT), not
-// SIGBUS; a kernel without the advice gives Unimplemented.
-absl::Status PopulateMemory(std::byte* address, size_t length,
-                            const OpContext& context);
+// Faults the range in for reading (MADV_POPULATE_READ) and returns 0 once
+// it is resident and mapped, or the errno it failed with: EFAULT for a page
+// that could not be read (never SIGBUS), EHWPOISON for a poisoned one,
+// EINVAL on a kernel without the advice. PopulateFileMemory
+// (page_failure.h) says which page and why.
+int PopulateRead(std::byte* address, size_t length);
 // The Status for `err` (an errno value) from MADV_POPULATE_READ, however it
-// was issued (madvise(2) or io_uring).
+// was issued (madvise(2) or io_uring), when no page is to blame.
 absl::Status PopulateError(int err, const OpContext& context);
 // The readahead window of the device behind `fd`, or 0 when unknown.
 uint64_t ReadaheadBytes(int fd);

@@ -260,16 +260,14 @@ absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
   return absl::OkStatus();
 }
 
-absl::Status PopulateMemory(std::byte* address, size_t length,
-                            const OpContext& context) {
+int PopulateRead(std::byte* address, size_t length) {
   // A fatal signal or a racing munmap can interrupt the walk; anything else
   // is final.
   int result;
   do {
     result = madvise(address, length, MADV_POPULATE_READ);
   } while (result != 0 && (errno == EINTR || errno == EAGAIN));
-  if (result == 0) return absl::OkStatus();
-  return PopulateError(errno, context);
+  return result == 0 ? 0 : errno;
 }
 
 absl::Status PopulateError(int err, const OpContext& context) {
@@ -277,11 +275,6 @@ absl::Status PopulateError(int err, const OpContext& context) {
     return MakeError(absl::StatusCode::kUnimplemented, context,
                      "madvise(MADV_POPULATE_READ): not supported by this "
                      "kernel (Linux 5.14+)");
-  }
-  if (err == EFAULT || err == EHWPOISON) {
-    return MakeError(absl::StatusCode::kDataLoss, context,
-                     "madvise(MADV_POPULATE_READ): a page could not be read "
-                     "(EFAULT: I/O error or hardware poison)");
   }
   return ErrnoError(err, context, "madvise(MADV_POPULATE_READ)");
 }

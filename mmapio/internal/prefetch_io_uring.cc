@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
+#include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/prefetch_backend.h"
 #include "mmapio/internal/prefetch_request.h"
@@ -96,11 +97,7 @@ class IoUringBackend : public PrefetchBackendImpl {
       if (data == 0) continue;  // A WILLNEED that failed: only a hint.
       published_.load(std::memory_order_acquire);
       const std::unique_ptr<ChunkOp> op(reinterpret_cast<ChunkOp*>(data));
-      ChunkDone(op->request,
-                result >= 0
-                    ? absl::OkStatus()
-                    : PopulateError(-result, op->request->ContextOf(op->chunk)),
-                finish_);
+      ChunkDone(op->request, Outcome(*op, result), finish_);
     }
   }
 
@@ -109,6 +106,27 @@ class IoUringBackend : public PrefetchBackendImpl {
     PrefetchRequest* request;
     size_t chunk;
   };
+
+  // The status of a chunk whose POPULATE_READ returned `result`.
+  static absl::Status Outcome(const ChunkOp& op, int result) {
+    if (result >= 0) return absl::OkStatus();
+    const PrefetchRequest& request = *op.request;
+    const OpContext context = request.ContextOf(op.chunk);
+    // Its caller has gone (a cancelled AsyncEngine request): the mapping
+    // may be gone too.
+    if (request.abandoned()) {
+      return MakeError(absl::StatusCode::kCancelled, context, "abandoned");
+    }
+    if (-result != EFAULT && -result != EHWPOISON) {
+      return PopulateError(-result, context);
+    }
+    // The kernel says only that some page failed: ask again, page by page,
+    // which one and why.
+    const PrefetchChunk& chunk = request.chunks()[op.chunk];
+    return PopulateFileMemory(static_cast<int>(request.stream()),
+                              chunk.address, chunk.length, chunk.file_offset,
+                              context);
+  }
 
   io_uring ring_;
   const RequestFinisher finish_;

@@ -36,11 +36,13 @@ using PrefetchChunks = absl::InlinedVector<PrefetchChunk, 1>;
 // completes it once every chunk has: chunks may finish on different threads.
 class PrefetchRequest {
  public:
-  PrefetchRequest(PrefetchChunks chunks, absl::string_view path, uint64_t bytes,
-                  bool advise, uint64_t stream,
-                  std::function<void(absl::Status)> done,
+  // `operation` names the request in error messages: a static string.
+  PrefetchRequest(PrefetchChunks chunks, absl::string_view operation,
+                  absl::string_view path, uint64_t bytes, bool advise,
+                  uint64_t stream, std::function<void(absl::Status)> done,
                   std::stop_token cancel)
       : chunks_(std::move(chunks)),
+        operation_(operation),
         path_(path),
         bytes_(bytes),
         advise_(advise),
@@ -55,18 +57,19 @@ class PrefetchRequest {
   // waits for them; otherwise the wait's own fault reads, with the kernel's
   // readahead (see PrefetchEngine::Start).
   bool advise() const { return advise_; }
-  // Requests with the same stream read the same file: a backend keeps
-  // those read by their faults in order on one thread.
+  // The descriptor of the file the chunks map. Requests with the same
+  // stream read the same file: a backend keeps those read by their faults
+  // in order on one thread.
   uint64_t stream() const { return stream_; }
   // Whether the caller no longer wants the pages read.
   bool abandoned() const { return cancel_.stop_requested(); }
 
   OpContext ContextOf(size_t chunk) const {
-    return OpContext{"Prefetch", path_, chunks_[chunk].file_offset,
+    return OpContext{operation_, path_, chunks_[chunk].file_offset,
                      chunks_[chunk].length};
   }
   OpContext Context() const {
-    return OpContext{"Prefetch", path_, chunks_.front().file_offset, bytes_};
+    return OpContext{operation_, path_, chunks_.front().file_offset, bytes_};
   }
 
   // Records that one chunk finished with `status`. Returns true for the last
@@ -92,6 +95,7 @@ class PrefetchRequest {
 
  private:
   const PrefetchChunks chunks_;
+  const absl::string_view operation_;
   // A copy: a cancelled read may outlive its Region.
   const std::string path_;
   const uint64_t bytes_;

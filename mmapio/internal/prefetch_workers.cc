@@ -11,10 +11,13 @@
 // that finds its chunk ready goes on to the next without sleeping: under
 // load, one wake-up serves many completions.
 
+#include <signal.h>
+
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -22,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/fault_guard.h"
+#include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/prefetch_backend.h"
 
@@ -30,15 +34,22 @@ namespace {
 
 // Reads a chunk in page by page through the fault guard: slower than
 // MADV_POPULATE_READ, but a bad page is still an error, not a SIGBUS.
-absl::Status TouchChunk(const PrefetchChunk& chunk, const OpContext& context) {
+absl::Status TouchChunk(const PrefetchRequest& request, size_t i,
+                        const OpContext& context) {
   if (absl::Status status = EnsureFaultHandler(); !status.ok()) return status;
+  const PrefetchChunk& chunk = request.chunks()[i];
   const size_t page = PageSize();
   for (size_t at = 0; at < chunk.length; at += page) {
     if (LoadGuarded(chunk.address + at, 1).faulted != 0) {
-      return MakeError(
-          absl::StatusCode::kDataLoss, context,
-          absl::StrCat("a page at file offset ", chunk.file_offset + at,
-                       " could not be read"));
+      const FaultRecord fault = LastFault();
+      FailedPage failed;
+      failed.fd = static_cast<int>(request.stream());
+      failed.page = chunk.address + at;
+      failed.page_file_offset = chunk.file_offset + at;
+      failed.fault = FaultInfo{chunk.file_offset + at, fault.address,
+                               fault.si_code, std::string(context.path)};
+      failed.poisoned = fault.si_code == BUS_MCEERR_AR;
+      return PageFailureStatus(failed, "SIGBUS", context);
     }
   }
   return absl::OkStatus();
@@ -121,11 +132,18 @@ class WorkersBackend : public PrefetchBackendImpl {
   }
 
   static absl::Status Populate(const PrefetchRequest& request, size_t i) {
-    const PrefetchChunk& chunk = request.chunks()[i];
     const OpContext context = request.ContextOf(i);
-    absl::Status status = PopulateMemory(chunk.address, chunk.length, context);
+    // Its caller has gone (a cancelled AsyncEngine request): the mapping
+    // may be gone too.
+    if (request.abandoned()) {
+      return MakeError(absl::StatusCode::kCancelled, context, "abandoned");
+    }
+    const PrefetchChunk& chunk = request.chunks()[i];
+    absl::Status status = PopulateFileMemory(
+        static_cast<int>(request.stream()), chunk.address, chunk.length,
+        chunk.file_offset, context);
     if (status.code() == absl::StatusCode::kUnimplemented) {
-      status = TouchChunk(chunk, context);
+      status = TouchChunk(request, i, context);
     }
     return status;
   }
