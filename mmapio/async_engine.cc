@@ -15,6 +15,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -107,18 +108,8 @@ class AsyncRequest {
   };
 
   absl::StatusOr<ResidentView> Outcome() const {
-    if (status.ok()) return ResidentView(region_, range_);
-    if (status.code() != absl::StatusCode::kDataLoss) return status;
-    // MADV_POPULATE_READ fails alike for a page the device cannot read and
-    // for a page past the end of a file truncated under the region.
-    absl::StatusOr<uint64_t> size = FileSize(region_.fd(), Context());
-    const uint64_t end = region_.offset() + range_.offset + range_.length;
-    if (size.ok() && *size < end) {
-      return MakeError(absl::StatusCode::kOutOfRange, Context(),
-                       absl::StrCat("the file was truncated to ", *size,
-                                    " bytes, below the range"));
-    }
-    return status;
+    if (!status.ok()) return status;
+    return ResidentView(region_, range_);
   }
 
   const Region& region_;
@@ -244,13 +235,13 @@ absl::StatusOr<std::unique_ptr<AsyncEngine>> AsyncEngine::Create(
     }
   }
   auto shared =
-      std::make_unique<Shared>(event_fd.Release(), timer_fd.Release());
+      std::make_shared<Shared>(event_fd.Release(), timer_fd.Release());
   return std::unique_ptr<AsyncEngine>(new AsyncEngine(
       *std::move(prefetch), poll_fd.Release(), std::move(shared)));
 }
 
 AsyncEngine::AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch, int poll_fd,
-                         std::unique_ptr<Shared> shared)
+                         std::shared_ptr<Shared> shared)
     : prefetch_(std::move(prefetch)),
       poll_fd_(poll_fd),
       shared_(std::move(shared)) {}
@@ -267,9 +258,13 @@ AsyncEngine::~AsyncEngine() {
   for (const std::shared_ptr<AsyncRequest>& request : pending) {
     shared_->Finish(request.get(), request->Cancelled(internal::kShuttingDown));
   }
-  // Waits for the reads in flight; their completions find their requests
-  // finished. Reads not yet dispatched were abandoned above.
-  prefetch_.reset();
+  // Reads not yet dispatched were abandoned above and read nothing. Those
+  // in flight may be blocked in the kernel for ever (a stopped FUSE or NFS
+  // server), so a thread of their own waits for them, and their
+  // completions find their requests finished.
+  std::thread([prefetch = std::move(prefetch_)]() mutable {
+    prefetch.reset();
+  }).detach();
   // Callbacks may make requests, which complete with Cancelled at once.
   while (Poll() > 0) {
   }
@@ -388,11 +383,10 @@ void AsyncEngine::Read(std::shared_ptr<AsyncRequest> request) {
   std::stop_token abandoned = request->abandon.get_token();
   prefetch_->PrefetchMissing(
       region, range,
-      [shared = shared_.get(),
-       request = std::move(request)](absl::Status status) {
+      [shared = shared_, request = std::move(request)](absl::Status status) {
         shared->Finish(request.get(), std::move(status));
       },
-      std::move(abandoned));
+      std::move(abandoned), "EnsureResident");
 }
 
 void AsyncEngine::EnsureResident(const Region& region, ByteRange range,

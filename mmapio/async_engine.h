@@ -61,8 +61,13 @@
 // Shutdown: the destructor completes every request still pending with
 // Cancelled and runs the remaining callbacks and resumptions on the
 // destroying thread, which must not be polling concurrently; requests made
-// from those callbacks complete with Cancelled too. Nothing leaks and no
-// callback runs twice.
+// from those callbacks complete with Cancelled too. No callback runs twice.
+// It does not wait for reads blocked in the kernel (a hung NFS or FUSE
+// server can block them for ever): those are abandoned to the engine's
+// threads, which end once the kernel returns, touch nothing of the caller's
+// but the range's addresses (harmless to the kernel once unmapped), and
+// then free what they hold. Chunks of an abandoned read not yet started are
+// not read.
 
 #ifndef MMAPIO_ASYNC_ENGINE_H_
 #define MMAPIO_ASYNC_ENGINE_H_
@@ -164,7 +169,7 @@ class AsyncEngine {
   struct Shared;
 
   AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch, int poll_fd,
-              std::unique_ptr<Shared> shared);
+              std::shared_ptr<Shared> shared);
 
   // The view, if `range` is valid and already resident, or the error that
   // refuses it at once; nullopt when it must be read.
@@ -177,7 +182,9 @@ class AsyncEngine {
 
   std::unique_ptr<PrefetchEngine> prefetch_;
   const int poll_fd_;
-  std::unique_ptr<Shared> shared_;
+  // Shared with the reads in flight, which may outlive the engine (see
+  // Shutdown above).
+  std::shared_ptr<Shared> shared_;
 };
 
 // What `co_await engine.Resident(...)` waits on. Works with any coroutine

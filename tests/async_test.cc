@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -328,7 +330,8 @@ TEST_P(AsyncTest, TruncationArrivesAsOutOfRange) {
       << gone.status();
   EXPECT_THAT(gone.status().message(),
               HasSubstr("EnsureResident \"" + path + "\" [131072, 135168)"));
-  EXPECT_THAT(gone.status().message(), HasSubstr("truncated to 65536"));
+  EXPECT_THAT(gone.status().message(), HasSubstr("65536 bytes now"));
+  EXPECT_THAT(gone.status().message(), HasSubstr("truncated underneath"));
   EXPECT_TRUE(
       engine->WaitResident(*region, {.offset = 0, .length = 16 * kPage}).ok());
 }
@@ -409,6 +412,64 @@ TEST_P(StalledReadTest, DeadlinesAndCancellationCompleteWaitingRequests) {
   EXPECT_EQ(engine().Poll(), 0u);
   EXPECT_TRUE(
       engine().WaitResident(region(), {.offset = 0, .length = kPage}).ok());
+}
+
+// Threads of this process waiting in the kernel, uninterruptibly (state D):
+// for a page from the stopped server.
+int ThreadsBlockedInTheKernel() {
+  int blocked = 0;
+  for (const std::filesystem::directory_entry& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // "tid (comm) S ...": the state follows the last ')'.
+    const size_t paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size() &&
+        line[paren + 2] == 'D') {
+      ++blocked;
+    }
+  }
+  return blocked;
+}
+
+TEST_P(StalledReadTest, DestroyingTheEngineDoesNotWaitForBlockedReads) {
+  std::vector<std::optional<absl::Status>> outcomes(8);
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    engine().EnsureResident(
+        region(), {.offset = i * 8 * kPage, .length = kPage},
+        [&outcomes, i](absl::StatusOr<ResidentView> view) {
+          outcomes[i] = view.status();
+        });
+  }
+  // Wait until reads are blocked in the kernel, not just queued.
+  while (ThreadsBlockedInTheKernel() == 0) {
+    engine().Poll();
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  // A destructor that waited for the blocked reads would never return; the
+  // watchdog then lets the server run, so the test fails instead of hanging.
+  std::atomic<bool> destroyed{false};
+  std::atomic<bool> rescued{false};
+  std::thread watchdog([&] {
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    while (!destroyed.load() && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    if (!destroyed.load()) {
+      rescued = true;
+      kill(fs_->server_pid(), SIGCONT);
+    }
+  });
+  engine_.reset();
+  destroyed = true;
+  watchdog.join();
+  EXPECT_FALSE(rescued.load())
+      << "the destructor waited for reads blocked in the kernel";
+  for (const std::optional<absl::Status>& outcome : outcomes) {
+    ASSERT_TRUE(outcome.has_value());
+    EXPECT_EQ(outcome->code(), absl::StatusCode::kCancelled) << *outcome;
+  }
 }
 
 TEST_P(StalledReadTest, CompletionsRunInTheOrderTheyBecameReady) {
