@@ -632,20 +632,25 @@ TEST_P(AsyncTest, DestroyingTheEngineCompletesEveryRequest) {
   ASSERT_NE(engine, nullptr);
   // Callbacks run inside the destructor, after `engine` has let go.
   AsyncEngine* const raw = engine.get();
+  bool destroying = false;
   int callbacks = 0;
   int resumed = 0;
+  int made_during_shutdown = 0;
   int refused_during_shutdown = 0;
   for (uint64_t i = 0; i < 1000; ++i) {
     raw->EnsureResident(
         *region, {.offset = i * 8 * kPage, .length = 2 * kPage},
         [&](absl::StatusOr<ResidentView> view) {
-          // Nothing polled: every callback runs inside the destructor.
+          // Nothing is polled, so a callback runs inline (its pages were
+          // found resident) or inside the destructor.
           ++callbacks;
           EXPECT_TRUE(view.ok() ||
                       view.status().code() == absl::StatusCode::kCancelled)
               << view.status();
+          if (!destroying) return;
           // A request made while the engine shuts down ends at once, even
           // for pages that are resident.
+          ++made_during_shutdown;
           raw->EnsureResident(
               *region, {.offset = 0, .length = kPage},
               [&](absl::StatusOr<ResidentView> again) {
@@ -662,10 +667,14 @@ TEST_P(AsyncTest, DestroyingTheEngineCompletesEveryRequest) {
     ++resumed;
   };
   for (uint64_t i = 0; i < 100; ++i) awaiter(i);
+  destroying = true;
   engine.reset();
   EXPECT_EQ(callbacks, 1000);
   EXPECT_EQ(resumed, 100);
-  EXPECT_EQ(refused_during_shutdown, 1000);
+  // The file is cold and read without readahead, so most requests were
+  // still pending, whatever the timing.
+  EXPECT_GT(made_during_shutdown, 0);
+  EXPECT_EQ(refused_during_shutdown, made_during_shutdown);
 }
 
 TEST_P(AsyncTest, TheDescriptorPlugsIntoEpoll) {
