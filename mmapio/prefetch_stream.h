@@ -70,46 +70,34 @@
 //   window_bytes     The current window.
 // Hits, major faults and waste are added to the engine's counters as well.
 //
+// The decisions are made by internal::StreamPolicy
+// (mmapio/internal/stream_policy.h), which has no I/O: the stream makes its
+// requests, advises the mapping and counts.
+//
 // Thread safety: a stream belongs to one consumer thread; stats() may be
 // called from any thread. The engine and the region must outlive it.
 
 #ifndef MMAPIO_PREFETCH_STREAM_H_
 #define MMAPIO_PREFETCH_STREAM_H_
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
+#include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
 #include "mmapio/guarded.h"
+#include "mmapio/internal/stream_policy.h"
 #include "mmapio/prefetch.h"
 #include "mmapio/prefetch_stats.h"
 #include "mmapio/region.h"
 
 namespace mmapio {
 
-enum class AccessPattern { kUnknown, kSequential, kStrided, kRandom };
-
-// "unknown", "sequential", "strided", "random".
-absl::string_view AccessPatternName(AccessPattern pattern);
-
-struct StreamOptions {
-  uint64_t min_window = uint64_t{128} << 10;
-  uint64_t initial_window = uint64_t{2} << 20;
-  uint64_t max_window = uint64_t{64} << 20;
-  // Bytes (whole pages) requested and not completed.
-  uint64_t max_bytes_in_flight = uint64_t{128} << 20;
-  // Requests one WillRead or Read may make; the next call makes the rest.
-  int max_requests_per_call = 16;
-  // A read is measured for major faults once per this many bytes read (see
-  // above): every read of this size or more, one in 64 of 4 KiB.
-  uint64_t measure_every_bytes = uint64_t{256} << 10;
-};
+// AccessPattern, AccessPatternName() and StreamOptions are declared in
+// mmapio/internal/stream_policy.h.
 
 class PrefetchStream {
  public:
@@ -132,101 +120,36 @@ class PrefetchStream {
   // Blocks until every request of this stream has completed.
   void Drain();
 
-  AccessPattern pattern() const { return pattern_; }
-  uint64_t window() const { return window_; }
+  AccessPattern pattern() const { return policy_.pattern(); }
+  uint64_t window() const { return policy_.window(); }
   PrefetchStats stats() const { return counters_.Snapshot(); }
 
  private:
-  // A request of the stream, shared with its callback.
-  struct Request {
-    std::atomic<bool> done{false};  // Completed without error.
-  };
-  // The pages [first, end) of a stride the consumer is expected to read,
-  // requested ahead of it: `requested_pages` of them by `request`, the rest
-  // with the stride before, or read with the current one (strides closer
-  // than a read apart share pages). `request` is the stride before's when
-  // it has all the pages, null when the current read had them all.
-  struct Ahead {
-    uint64_t first;
-    uint64_t end;
-    uint64_t requested_pages;
-    std::shared_ptr<Request> request;
-  };
   // Requests in flight, shared with their callbacks.
   struct InFlight {
     std::mutex mutex;
     std::condition_variable done;
     uint64_t bytes = 0;
     uint64_t requests = 0;
-  };
-  // How an announced range relates to the requests ahead.
-  enum class Arrival {
-    kNotAhead,  // No request ahead covered it.
-    kLate,      // Requested ahead, not completed yet.
-    kReady,     // Requested ahead and completed: resident, unless evicted.
-    kRepeat,    // The last announcement again: counted then.
+    // Requests that completed without error since the policy was last told.
+    std::vector<uint64_t> completed;
   };
 
-  // Requests pages [first, end). Null, requesting nothing, when the range is
-  // outside the region, the in-flight bound is reached or this call has
-  // made its share of requests.
-  std::shared_ptr<Request> Issue(uint64_t first, uint64_t end);
-  // Requests the pages of an announced range not requested by the last
-  // announcement.
-  void RequestAnnounced(uint64_t first, uint64_t end);
-  // Whether a range repeats the last announcement (Read after its own
-  // WillRead), which says nothing new about the pattern.
-  bool Repeats(ByteRange range) const;
-  void Classify(ByteRange range);
-  // Classifies `range` and gets what follows it on its way; requests the
-  // range itself as well when `request_range`.
-  Arrival Announce(ByteRange range, bool request_range);
-  // Takes the stride that starts at page `first` off the strides ahead.
-  Arrival Consume(uint64_t first);
-  // Requests the strides after `range` that fit in the window.
-  void RequestStrides(ByteRange range);
-  // The strides ahead will not be read: wasted.
-  void Abandon();
-  void Grow();
-  void Shrink();
+  // Tells the policy about `range` and carries out what it decides.
+  internal::Arrival Announce(ByteRange range, bool request_range);
+  void Issue(const internal::StreamRequest& request);
   void Waste(uint64_t pages);
   void Hit(uint64_t pages);
   // Follows the pattern with the mapping's advice (see the file comment).
   void AdviseSequential(bool sequential);
-  // The mapping's pages that region bytes [offset, end) touch.
-  uint64_t FirstPage(uint64_t offset) const;
-  uint64_t EndPage(uint64_t end) const;
 
   PrefetchEngine& engine_;
   const Region& region_;
   const StreamOptions options_;
-  const uint64_t page_;
-  // Bytes of the mapping's first page before the region.
-  const uint64_t shift_;
   PrefetchStatsCounter counters_;
-
-  AccessPattern pattern_ = AccessPattern::kUnknown;
-  uint64_t window_;
-  bool has_last_ = false;
-  uint64_t last_offset_ = 0;
-  uint64_t last_end_ = 0;
-  int64_t last_stride_ = 0;
-  // Where the current sequential run began.
-  uint64_t run_start_ = 0;
+  internal::StreamPolicy policy_;
   bool advised_sequential_ = false;
-  // Strides requested ahead, in the order the consumer will reach them.
-  std::deque<Ahead> ahead_;
-  // The pages of the last announced range the stream requested.
-  uint64_t announced_first_ = 0;
-  uint64_t announced_end_ = 0;
-  // Whether the last announcement found its stride ahead and ready.
-  bool last_ready_ = false;
-  // Bytes read since the last measured read.
-  uint64_t unmeasured_bytes_;
-  // Requests made by the current call.
-  int requests_this_call_ = 0;
-
-  std::shared_ptr<InFlight> in_flight_;
+  const std::shared_ptr<InFlight> in_flight_;
 };
 
 }  // namespace mmapio
