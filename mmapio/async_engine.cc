@@ -8,20 +8,20 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <iterator>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
+#include "mmapio/internal/mutex.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/region_context.h"
 
@@ -90,7 +90,7 @@ class AsyncRequest {
 
   // A thread waits on `finished_cv` instead of a callback.
   const bool blocking;
-  std::condition_variable finished_cv;
+  internal::CondVar finished_cv;
   // Guarded by the engine's mutex.
   bool finished = false;
   absl::Status status;
@@ -128,27 +128,29 @@ struct AsyncEngine::Shared {
   Shared(int event_fd, int timer_fd) : event_fd(event_fd), timer_fd(timer_fd) {}
 
   // Completes `request` with `status` unless it has completed already.
-  void Finish(AsyncRequest* request, absl::Status status);
-  // Makes fd() readable at `when` (under `mutex`).
-  void ArmTimer(absl::Time when);
+  void Finish(AsyncRequest* request, absl::Status status)
+      ABSL_LOCKS_EXCLUDED(mutex);
+  // Makes fd() readable at `when`.
+  void ArmTimer(absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex);
   void Signal() { (void)eventfd_write(event_fd, 1); }
 
   const int event_fd;
   const int timer_fd;
 
-  std::mutex mutex;
+  internal::Mutex mutex;
   // Finished requests waiting for Poll().
-  std::deque<std::shared_ptr<AsyncRequest>> ready;
+  std::deque<std::shared_ptr<AsyncRequest>> ready ABSL_GUARDED_BY(mutex);
   // Whether event_fd has been written since Poll() last drained it, which
   // it does only once `ready` is empty.
-  bool signalled = false;
+  bool signalled ABSL_GUARDED_BY(mutex) = false;
   // Set under `mutex`; read without it on the fast path, where Start()
   // checks again under the lock.
   std::atomic<bool> shutting_down{false};
   // Started and not finished, except blocking waits.
-  std::unordered_map<AsyncRequest*, std::shared_ptr<AsyncRequest>> pending;
-  std::multimap<absl::Time, AsyncRequest*> deadlines;
-  absl::Time timer_at = absl::InfiniteFuture();
+  std::unordered_map<AsyncRequest*, std::shared_ptr<AsyncRequest>> pending
+      ABSL_GUARDED_BY(mutex);
+  std::multimap<absl::Time, AsyncRequest*> deadlines ABSL_GUARDED_BY(mutex);
+  absl::Time timer_at ABSL_GUARDED_BY(mutex) = absl::InfiniteFuture();
 };
 
 namespace internal {
@@ -167,7 +169,7 @@ void AsyncRequest::Canceller::operator()() const noexcept {
 void AsyncEngine::Shared::Finish(AsyncRequest* request, absl::Status status) {
   bool wake = false;
   {
-    std::lock_guard<std::mutex> lock(mutex);
+    internal::MutexLock lock(&mutex);
     if (request->finished) return;
     request->finished = true;
     request->status = std::move(status);
@@ -175,7 +177,7 @@ void AsyncEngine::Shared::Finish(AsyncRequest* request, absl::Status status) {
     if (request->blocking) {
       // Under the lock: the waiter may return and free the request as soon
       // as it sees `finished`.
-      request->finished_cv.notify_all();
+      request->finished_cv.SignalAll();
       return;
     }
     // Not registered yet: Start() will see `finished` and queue it.
@@ -249,7 +251,7 @@ AsyncEngine::AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch, int poll_fd,
 AsyncEngine::~AsyncEngine() {
   std::vector<std::shared_ptr<AsyncRequest>> pending;
   {
-    std::lock_guard<std::mutex> lock(shared_->mutex);
+    internal::MutexLock lock(&shared_->mutex);
     shared_->shutting_down = true;
     for (const auto& [request, owned] : shared_->pending) {
       pending.push_back(owned);
@@ -277,7 +279,7 @@ size_t AsyncEngine::Poll(size_t max_completions) {
   std::vector<std::shared_ptr<AsyncRequest>> expired;
   std::vector<std::shared_ptr<AsyncRequest>> ready;
   {
-    std::lock_guard<std::mutex> lock(shared_->mutex);
+    internal::MutexLock lock(&shared_->mutex);
     if (!shared_->deadlines.empty() &&
         shared_->deadlines.begin()->first <= absl::Now()) {
       const absl::Time now = absl::Now();
@@ -298,7 +300,7 @@ size_t AsyncEngine::Poll(size_t max_completions) {
   // leaves some costs no system call.
   bool drain = false;
   {
-    std::lock_guard<std::mutex> lock(shared_->mutex);
+    internal::MutexLock lock(&shared_->mutex);
     const size_t taken = std::min(max_completions, shared_->ready.size());
     ready.assign(std::make_move_iterator(shared_->ready.begin()),
                  std::make_move_iterator(shared_->ready.begin() + taken));
@@ -314,7 +316,7 @@ size_t AsyncEngine::Poll(size_t max_completions) {
     // the read and lost its signal to it.
     bool again;
     {
-      std::lock_guard<std::mutex> lock(shared_->mutex);
+      internal::MutexLock lock(&shared_->mutex);
       again = !shared_->ready.empty();
       if (again) shared_->signalled = true;
     }
@@ -354,7 +356,7 @@ std::optional<absl::StatusOr<ResidentView>> AsyncEngine::TryNow(
 void AsyncEngine::Start(std::shared_ptr<AsyncRequest> request) {
   request->ListenForCancel(*shared_);
   {
-    std::lock_guard<std::mutex> lock(shared_->mutex);
+    internal::MutexLock lock(&shared_->mutex);
     if (shared_->shutting_down && !request->finished) {
       request->finished = true;
       request->status = request->Cancelled(internal::kShuttingDown);
@@ -413,24 +415,26 @@ class Batch {
     absl::Status status = view.status();
     each_(index, std::move(view));
     bool last;
+    absl::Status first_error;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      internal::MutexLock lock(&mutex_);
       if (!status.ok() && index < first_error_index_) {
         first_error_index_ = index;
         first_error_ = std::move(status);
       }
       last = --remaining_ == 0;
+      if (last) first_error = std::move(first_error_);
     }
-    if (last) done_(std::move(first_error_));
+    if (last) done_(std::move(first_error));
   }
 
  private:
   AsyncEngine::RangeCallback each_;
   AsyncEngine::BatchCallback done_;
-  std::mutex mutex_;
-  size_t remaining_;
-  size_t first_error_index_ = SIZE_MAX;
-  absl::Status first_error_;
+  internal::Mutex mutex_;
+  size_t remaining_ ABSL_GUARDED_BY(mutex_);
+  size_t first_error_index_ ABSL_GUARDED_BY(mutex_) = SIZE_MAX;
+  absl::Status first_error_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace
@@ -487,14 +491,16 @@ absl::StatusOr<ResidentView> AsyncEngine::WaitResident(const Region& region,
   // end otherwise.
   PrefetchEngine::Batch::Flush();
   {
-    std::unique_lock<std::mutex> lock(shared_->mutex);
-    const auto finished = [&] { return request->finished; };
-    if (options.deadline == absl::InfiniteFuture()) {
-      request->finished_cv.wait(lock, finished);
-    } else if (!request->finished_cv.wait_until(
-                   lock, absl::ToChronoTime(options.deadline), finished)) {
-      request->finished = true;
-      request->status = request->DeadlineExceeded();
+    internal::MutexLock lock(&shared_->mutex);
+    while (!request->finished) {
+      if (options.deadline == absl::InfiniteFuture()) {
+        request->finished_cv.Wait(&shared_->mutex);
+      } else if (request->finished_cv.WaitUntil(&shared_->mutex,
+                                                options.deadline) &&
+                 !request->finished) {
+        request->finished = true;
+        request->status = request->DeadlineExceeded();
+      }
     }
   }
   return request->TakeOutcome();

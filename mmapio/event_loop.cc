@@ -47,7 +47,7 @@ void EventLoop::Wake() {
 void EventLoop::Post(Task task) {
   bool wake;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    internal::MutexLock lock(&mutex_);
     posted_.push_back(std::move(task));
     wake = !std::exchange(woken_, true);
   }
@@ -56,7 +56,7 @@ void EventLoop::Post(Task task) {
 
 void EventLoop::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    internal::MutexLock lock(&mutex_);
     stop_requested_ = true;
   }
   Wake();
@@ -115,7 +115,7 @@ EventLoop::YieldAwaitable EventLoop::Yield() { return YieldAwaitable(*this); }
 void EventLoop::RunReady() {
   std::vector<Task> posted;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    internal::MutexLock lock(&mutex_);
     posted.swap(posted_);
   }
   for (Task& task : posted) task();
@@ -133,7 +133,7 @@ void EventLoop::RunReady() {
 
 const timespec* EventLoop::Timeout(timespec& storage) const {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    internal::MutexLock lock(&mutex_);
     if (!posted_.empty() || stop_requested_) {
       storage = timespec{};
       return &storage;
@@ -160,7 +160,7 @@ absl::Status EventLoop::Loop() {
   epoll_event events[64];
   while (true) {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      internal::MutexLock lock(&mutex_);
       if (std::exchange(stop_requested_, false)) return absl::OkStatus();
     }
     RunReady();
@@ -177,7 +177,7 @@ absl::Status EventLoop::Loop() {
       if (fd == wake_fd_) {
         uint64_t count;
         (void)eventfd_read(wake_fd_, &count);
-        std::lock_guard<std::mutex> lock(mutex_);
+        internal::MutexLock lock(&mutex_);
         woken_ = false;
         continue;
       }

@@ -25,15 +25,16 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "mmapio/async_engine.h"
+#include "mmapio/internal/mutex.h"
 
 namespace mmapio {
 
@@ -94,10 +95,11 @@ class EventLoop {
   // Handlers unwatched in this round, destroyed after it.
   std::vector<std::unique_ptr<Task>> unwatched_;
 
-  mutable std::mutex mutex_;  // Guards the members below.
-  std::vector<Task> posted_;
-  bool stop_requested_ = false;
-  bool woken_ = false;
+  // What other threads touch; the members above are the loop thread's.
+  mutable internal::Mutex mutex_;
+  std::vector<Task> posted_ ABSL_GUARDED_BY(mutex_);
+  bool stop_requested_ ABSL_GUARDED_BY(mutex_) = false;
+  bool woken_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 class EventLoop::SleepAwaitable {

@@ -128,10 +128,10 @@ PrefetchEngine::PrefetchEngine(PrefetchOptions options, PrefetchBackend backend)
 PrefetchEngine::~PrefetchEngine() {
   if (!dispatcher_.joinable()) return;  // Never started.
   {
-    std::unique_lock<std::mutex> lock(mutex_);
+    internal::MutexLock lock(&mutex_);
     stopping_ = true;
-    if (dispatcher_waiting_) dispatch_.notify_one();
-    all_finished_.wait(lock, [this] { return unfinished_ == 0; });
+    if (dispatcher_waiting_) dispatch_.Signal();
+    while (unfinished_ != 0) all_finished_.Wait(&mutex_);
   }
   dispatcher_.join();
   impl_.reset();
@@ -162,21 +162,22 @@ bool PrefetchEngine::CanDispatchFront() const {
 
 void PrefetchEngine::Dispatch() {
   std::vector<internal::PrefetchRequest*> batch;
-  std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    while (!CanDispatchFront()) {
-      if (stopping_ && queue_.empty()) return;
-      dispatcher_waiting_ = true;
-      dispatch_.wait(lock);
+    {
+      internal::MutexLock lock(&mutex_);
+      while (!CanDispatchFront()) {
+        if (stopping_ && queue_.empty()) return;
+        dispatcher_waiting_ = true;
+        dispatch_.Wait(&mutex_);
+      }
+      dispatcher_waiting_ = false;
+      // Everything that fits, in one turn of the lock.
+      while (CanDispatchFront()) {
+        bytes_in_flight_ += queue_.front()->bytes();
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
     }
-    dispatcher_waiting_ = false;
-    // Everything that fits, in one turn of the lock.
-    while (CanDispatchFront()) {
-      bytes_in_flight_ += queue_.front()->bytes();
-      batch.push_back(queue_.front());
-      queue_.pop_front();
-    }
-    lock.unlock();
     for (internal::PrefetchRequest* request : batch) {
       if (request->abandoned()) {
         Finish(request, internal::MakeError(absl::StatusCode::kCancelled,
@@ -187,7 +188,6 @@ void PrefetchEngine::Dispatch() {
       }
     }
     batch.clear();
-    lock.lock();
   }
 }
 
@@ -200,15 +200,15 @@ void PrefetchEngine::Finish(internal::PrefetchRequest* request,
   }
   {
     // Before the callback, which may want the room for a request.
-    std::lock_guard<std::mutex> lock(mutex_);
+    internal::MutexLock lock(&mutex_);
     bytes_in_flight_ -= request->bytes();
     WakeDispatcherLocked();
   }
   request->RunCallback(std::move(status));
   delete request;
-  std::lock_guard<std::mutex> lock(mutex_);
+  internal::MutexLock lock(&mutex_);
   // Last: the destructor may proceed once this is zero.
-  if (--unfinished_ == 0 && stopping_) all_finished_.notify_all();
+  if (--unfinished_ == 0 && stopping_) all_finished_.SignalAll();
 }
 
 PrefetchEngine::Pages PrefetchEngine::PagesOf(const Region& region,
@@ -325,7 +325,7 @@ void PrefetchEngine::Start(const Region& region, ByteRange range, Callback done,
   auto* request = new internal::PrefetchRequest(
       std::move(chunks), operation, region.path(), pages.bytes, advise,
       static_cast<uint64_t>(region.fd()), std::move(done), std::move(cancel));
-  std::lock_guard<std::mutex> lock(mutex_);
+  internal::MutexLock lock(&mutex_);
   ++unfinished_;
   queue_.push_back(request);
   // Inside a Batch the wake-up waits for the Batch's end.
@@ -337,7 +337,7 @@ void PrefetchEngine::Start(const Region& region, ByteRange range, Callback done,
 }
 
 void PrefetchEngine::WakeDispatcher() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  internal::MutexLock lock(&mutex_);
   WakeDispatcherLocked();
 }
 
@@ -346,7 +346,7 @@ void PrefetchEngine::WakeDispatcherLocked() {
   // front can go; a busy one looks at the queue again before it waits.
   if (dispatcher_waiting_ && CanDispatchFront()) {
     dispatcher_waiting_ = false;
-    dispatch_.notify_one();
+    dispatch_.Signal();
   }
 }
 

@@ -50,20 +50,20 @@
 #define MMAPIO_PREFETCH_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/internal/mutex.h"
 #include "mmapio/prefetch_stats.h"
 #include "mmapio/region.h"
 
@@ -210,19 +210,20 @@ class PrefetchEngine {
   bool AlreadyResident(const Region& region, const Pages& pages);
   // One mincore over `pages` (at most 2 MiB).
   bool AskMincore(const Region& region, const Pages& pages);
-  // Whether `bytes` more fit in flight. Under mutex_.
-  bool HasRoom(uint64_t bytes) const;
-  // Whether the oldest queued request can be dispatched now. Under mutex_.
-  bool CanDispatchFront() const;
+  // Whether `bytes` more fit in flight.
+  bool HasRoom(uint64_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Whether the oldest queued request can be dispatched now.
+  bool CanDispatchFront() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The dispatch thread: hands queued requests to the backend while there
   // is room.
   void Dispatch();
   // Wakes the dispatch thread if it waits and the queue's front can go.
-  void WakeDispatcher();
-  // The same, under mutex_: after a request is queued and when room frees.
-  void WakeDispatcherLocked();
+  void WakeDispatcher() ABSL_LOCKS_EXCLUDED(mutex_);
+  // The same, after a request is queued and when room frees.
+  void WakeDispatcherLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The backend's finisher: counts, makes room, runs the callback.
-  void Finish(internal::PrefetchRequest* request, absl::Status status);
+  void Finish(internal::PrefetchRequest* request, absl::Status status)
+      ABSL_LOCKS_EXCLUDED(mutex_);
 
   const PrefetchOptions options_;
   const PrefetchBackend backend_;
@@ -233,17 +234,17 @@ class PrefetchEngine {
   std::atomic<uint32_t> misses_in_a_row_{0};
   std::atomic<uint32_t> unasked_{0};
 
-  std::mutex mutex_;
+  internal::Mutex mutex_;
   // Requests not yet dispatched, oldest first.
-  std::deque<internal::PrefetchRequest*> queue_;
+  std::deque<internal::PrefetchRequest*> queue_ ABSL_GUARDED_BY(mutex_);
   // Whether the dispatch thread waits on `dispatch_` for work or room.
-  bool dispatcher_waiting_ = false;
-  std::condition_variable dispatch_;
-  uint64_t bytes_in_flight_ = 0;
+  bool dispatcher_waiting_ ABSL_GUARDED_BY(mutex_) = false;
+  internal::CondVar dispatch_;
+  uint64_t bytes_in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
   // Made and not yet called back, queued or dispatched.
-  uint64_t unfinished_ = 0;
-  std::condition_variable all_finished_;
-  bool stopping_ = false;
+  uint64_t unfinished_ ABSL_GUARDED_BY(mutex_) = 0;
+  internal::CondVar all_finished_;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread dispatcher_;
 };
 

@@ -9,12 +9,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "mmapio/fault.h"
 #include "mmapio/internal/fault_guard.h"
+#include "mmapio/internal/mutex.h"
 
 namespace mmapio::internal {
 namespace {
@@ -59,11 +60,11 @@ __attribute__((tls_model(
 
 enum InstallState : int { kNotInstalled, kInstalled, kEmbedded };
 
-std::mutex install_mutex;
+Mutex install_mutex;
 // The handler ours replaced, for faults that are not ours. Written once,
-// before ours is installed.
+// before ours is installed; read by the handler, which takes no lock.
 struct sigaction previous_action;
-absl::Status install_result;
+absl::Status install_result ABSL_GUARDED_BY(install_mutex);
 
 uintptr_t ProgramCounter(void* ucontext) {
 #if defined(__x86_64__)
@@ -154,7 +155,7 @@ void SigbusHandler(int signal_number, siginfo_t* info, void* ucontext) {
 }
 
 absl::Status Install() {
-  std::lock_guard<std::mutex> lock(install_mutex);
+  MutexLock lock(&install_mutex);
   const int state = fault_handler_state.load(std::memory_order_acquire);
   if (state != kNotInstalled) return install_result;
   struct sigaction current = {};
@@ -307,7 +308,7 @@ bool HandleFault(int signal_number, siginfo_t* info, void* ucontext) {
 absl::Status InstallFaultHandler() { return internal::EnsureFaultHandler(); }
 
 void UseEmbedderFaultHandler() {
-  std::lock_guard<std::mutex> lock(internal::install_mutex);
+  internal::MutexLock lock(&internal::install_mutex);
   if (internal::fault_handler_state.load(std::memory_order_acquire) ==
       internal::kNotInstalled) {
     internal::install_result = absl::OkStatus();

@@ -14,12 +14,13 @@
 #include <climits>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "mmapio/internal/mutex.h"
 #include "mmapio/internal/platform.h"
 
 namespace mmapio::internal {
@@ -279,15 +280,25 @@ absl::Status PopulateError(int err, const OpContext& context) {
   return ErrnoError(err, context, "madvise(MADV_POPULATE_READ)");
 }
 
+namespace {
+
+Mutex readahead_mutex;
+// Never destroyed: threads may ask while the process exits.
+std::map<dev_t, uint64_t>* const readahead_by_device
+    ABSL_PT_GUARDED_BY(readahead_mutex) = new std::map<dev_t, uint64_t>();
+
+}  // namespace
+
 uint64_t ReadaheadBytes(int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return 0;
   // Asked per request: remember the answer per device.
-  static std::mutex mutex;
-  static std::map<dev_t, uint64_t>* known = new std::map<dev_t, uint64_t>();
   {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (auto it = known->find(st.st_dev); it != known->end()) return it->second;
+    MutexLock lock(&readahead_mutex);
+    if (auto it = readahead_by_device->find(st.st_dev);
+        it != readahead_by_device->end()) {
+      return it->second;
+    }
   }
   uint64_t bytes = 0;
   // A partition's queue belongs to its disk, one directory up.
@@ -306,8 +317,8 @@ uint64_t ReadaheadBytes(int fd) {
       break;
     }
   }
-  std::lock_guard<std::mutex> lock(mutex);
-  (*known)[st.st_dev] = bytes;
+  MutexLock lock(&readahead_mutex);
+  (*readahead_by_device)[st.st_dev] = bytes;
   return bytes;
 }
 

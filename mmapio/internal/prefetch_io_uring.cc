@@ -12,13 +12,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
+#include "mmapio/internal/mutex.h"
 #include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/prefetch_backend.h"
@@ -39,7 +40,7 @@ class IoUringBackend : public PrefetchBackendImpl {
 
   ~IoUringBackend() override {
     {
-      std::lock_guard<std::mutex> lock(submit_mutex_);
+      MutexLock lock(&submit_mutex_);
       io_uring_sqe* sqe = SqeLocked();
       io_uring_prep_nop(sqe);
       io_uring_sqe_set_data64(sqe, kStop);
@@ -50,7 +51,7 @@ class IoUringBackend : public PrefetchBackendImpl {
   }
 
   void Submit(PrefetchRequest* request) override {
-    std::lock_guard<std::mutex> lock(submit_mutex_);
+    MutexLock lock(&submit_mutex_);
     for (size_t i = 0; request->advise() && i < request->chunks().size(); ++i) {
       const PrefetchChunk& chunk = request->chunks()[i];
       io_uring_sqe* sqe = SqeLocked();
@@ -77,7 +78,7 @@ class IoUringBackend : public PrefetchBackendImpl {
 
  private:
   // A free submission queue entry; submits what is queued to make room.
-  io_uring_sqe* SqeLocked() {
+  io_uring_sqe* SqeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(submit_mutex_) {
     while (true) {
       if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) return sqe;
       io_uring_submit(&ring_);
@@ -128,9 +129,11 @@ class IoUringBackend : public PrefetchBackendImpl {
                               context);
   }
 
+  // Its submission queue is filled under submit_mutex_; its completion
+  // queue is the reaper's alone.
   io_uring ring_;
   const RequestFinisher finish_;
-  std::mutex submit_mutex_;
+  Mutex submit_mutex_;
   std::atomic<uint64_t> published_{0};
   std::thread reaper_;
 };

@@ -9,15 +9,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/internal/errors.h"
+#include "mmapio/internal/mutex.h"
 
 namespace mmapio::internal {
 
@@ -76,7 +77,7 @@ class PrefetchRequest {
   // one, whose caller then owns the request's completion.
   bool ChunkDone(absl::Status status) {
     if (!status.ok()) {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(&mutex_);
       if (first_error_.ok()) first_error_ = std::move(status);
     }
     return remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1;
@@ -84,7 +85,7 @@ class PrefetchRequest {
 
   // The first error of a chunk, or OK; once every chunk is done.
   absl::Status TakeStatus() {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(&mutex_);
     return std::move(first_error_);
   }
 
@@ -104,8 +105,8 @@ class PrefetchRequest {
   const std::stop_token cancel_;
   std::function<void(absl::Status)> done_;
   std::atomic<size_t> remaining_;
-  std::mutex mutex_;
-  absl::Status first_error_;
+  Mutex mutex_;
+  absl::Status first_error_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace mmapio::internal

@@ -13,18 +13,18 @@
 
 #include <signal.h>
 
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/fault_guard.h"
+#include "mmapio/internal/mutex.h"
 #include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/prefetch_backend.h"
@@ -66,10 +66,10 @@ class WorkersBackend : public PrefetchBackendImpl {
 
   ~WorkersBackend() override {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(&mutex_);
       stopping_ = true;
     }
-    ready_.notify_all();
+    ready_.SignalAll();
     for (std::thread& thread : threads_) thread.join();
   }
 
@@ -80,10 +80,10 @@ class WorkersBackend : public PrefetchBackendImpl {
       // the chunks in order, always the same waiter for a file. Two threads
       // faulting alternate chunks of one file break its readahead into
       // single pages, at ~8 times the CPU time per GiB (measured).
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(&mutex_);
       streams_[request->stream() % streams_.size()].push_back(
           {request, 0, chunks});
-      ready_.notify_all();
+      ready_.SignalAll();
       return;
     }
     for (size_t i = 0; i < chunks; ++i) {
@@ -92,42 +92,44 @@ class WorkersBackend : public PrefetchBackendImpl {
       (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
                          request->ContextOf(i));
     }
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(&mutex_);
     for (size_t i = 0; i < chunks; ++i) {
       shared_.push_back({request, i, i + 1});
       // Only an idle waiter needs waking; a busy one comes back for more.
-      if (idle_ > shared_.size() - 1) ready_.notify_one();
+      if (idle_ > shared_.size() - 1) ready_.Signal();
     }
   }
 
  private:
   // Chunks [first, end) of a request, populated in order.
   struct Task {
-    PrefetchRequest* request;
-    size_t first;
-    size_t end;
+    PrefetchRequest* request = nullptr;
+    size_t first = 0;
+    size_t end = 0;
   };
 
   // Waiter `index`: the shared queue's chunks first (single pages, whose
   // readers are waiting), then its own streams'.
   void Work(size_t index) {
-    std::deque<Task>& mine = streams_[index];
-    std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
-      ++idle_;
-      ready_.wait(
-          lock, [&] { return stopping_ || !shared_.empty() || !mine.empty(); });
-      --idle_;
-      std::deque<Task>& from = !shared_.empty() ? shared_ : mine;
-      if (from.empty()) return;
-      const Task task = from.front();
-      from.pop_front();
-      lock.unlock();
+      Task task;
+      {
+        MutexLock lock(&mutex_);
+        std::deque<Task>& mine = streams_[index];
+        ++idle_;
+        while (!stopping_ && shared_.empty() && mine.empty()) {
+          ready_.Wait(&mutex_);
+        }
+        --idle_;
+        std::deque<Task>& from = !shared_.empty() ? shared_ : mine;
+        if (from.empty()) return;
+        task = from.front();
+        from.pop_front();
+      }
       for (size_t i = task.first; i < task.end; ++i) {
         // The last ChunkDone frees the request.
         ChunkDone(task.request, Populate(*task.request, i), finish_);
       }
-      lock.lock();
     }
   }
 
@@ -149,15 +151,15 @@ class WorkersBackend : public PrefetchBackendImpl {
   }
 
   const RequestFinisher finish_;
-  std::mutex mutex_;
-  std::condition_variable ready_;
+  Mutex mutex_;
+  CondVar ready_;
   // Chunks of advised requests, for any waiter, in the order advised.
-  std::deque<Task> shared_;
+  std::deque<Task> shared_ ABSL_GUARDED_BY(mutex_);
   // Requests read by their faults, one queue per waiter.
-  std::vector<std::deque<Task>> streams_;
+  std::vector<std::deque<Task>> streams_ ABSL_GUARDED_BY(mutex_);
   // Waiters waiting for a task.
-  size_t idle_ = 0;
-  bool stopping_ = false;
+  size_t idle_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> threads_;
 };
 
