@@ -6,23 +6,26 @@
 // once every page of the range is resident and mapped, so touching the bytes
 // costs no I/O. Three forms:
 //
-//   // Callbacks, run by whichever thread calls Poll():
+// Example, callbacks, run by whichever thread calls Poll():
 //   engine->EnsureResident(region, {offset, 4096},
-//       [](absl::StatusOr<mmapio::ResidentView> view) { ... });
+//       [](absl::StatusOr<mmapio::ResidentView> view) { /* ... */ });
 //
-//   // Coroutines, with any task type; resumed by the thread that polls:
+// Example, coroutines, with any task type; resumed by the thread that polls:
 //   absl::StatusOr<mmapio::ResidentView> view =
 //       co_await engine->Resident(region, {offset, 4096});
 //
-//   // Threads: block, with a deadline.
+// Example, threads: block, with a deadline:
 //   absl::StatusOr<mmapio::ResidentView> view = engine->WaitResident(
 //       region, {offset, 4096}, {.deadline = absl::Now() + absl::Seconds(1)});
 //
 // Integration with an event loop: fd() becomes readable when completions are
 // ready or a deadline has passed; the loop then calls Poll(), which runs them
-// on its thread and never blocks. With epoll:
-//   epoll_ctl(epfd, EPOLL_CTL_ADD, engine->fd(), {EPOLLIN, ...});
-//   ... on readiness: engine->Poll();
+// on its thread and never blocks.
+// Example, with epoll:
+//   epoll_event event = {.events = EPOLLIN, .data = {.fd = engine->fd()}};
+//   epoll_ctl(epfd, EPOLL_CTL_ADD, engine->fd(), &event);
+//   // ... and whenever epoll_wait reports engine->fd() readable:
+//   engine->Poll();
 // libuv (uv_poll_t) and Asio (posix::stream_descriptor::async_wait) work the
 // same way; mmapio::EventLoop (mmapio/event_loop.h) is a minimal loop.
 //

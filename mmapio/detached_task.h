@@ -3,10 +3,14 @@
 // benchmarks). The coroutine starts at once, runs until its first
 // suspension, and frees its frame when it returns; nobody awaits it.
 //
-//   mmapio::DetachedTask Lookup(mmapio::AsyncEngine& engine, ...) {
+// Example:
+//   mmapio::DetachedTask Lookup(mmapio::AsyncEngine& engine,
+//                               const mmapio::Region& region,
+//                               mmapio::ByteRange range) {
 //     absl::StatusOr<mmapio::ResidentView> view =
 //         co_await engine.Resident(region, range);
-//     ...
+//     if (!view.ok()) co_return;
+//     // ... read view->bytes() ...
 //   }
 //
 // An exception escaping the coroutine terminates the program. Any other task

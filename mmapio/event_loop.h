@@ -2,10 +2,12 @@
 // none of their own: readiness of descriptors (epoll), timers, tasks posted
 // from other threads, and coroutine helpers to sleep and yield.
 //
+// Example:
 //   absl::StatusOr<std::unique_ptr<mmapio::EventLoop>> loop =
 //       mmapio::EventLoop::Create();
-//   (*loop)->Attach(*engine);          // Polls an AsyncEngine when ready.
-//   Serve(**loop, *engine);            // Starts coroutines.
+//   // Polls the AsyncEngine whenever it has completions.
+//   if (absl::Status s = (*loop)->Attach(*engine); !s.ok()) return s;
+//   Serve(**loop, *engine);                // Starts coroutines.
 //   absl::Status status = (*loop)->Run();  // Until Stop().
 //
 // Everything runs on the thread inside Run(): handlers, timers, posted tasks

@@ -1,8 +1,10 @@
 // Guarded access to a Region: reads and writes that return a Status instead
 // of killing the process when a page cannot be provided.
 //
+// Example:
 //   std::array<std::byte, 4096> page;
-//   mmapio::CopyResult copied = mmapio::GuardedCopy(region, offset, page);
+//   mmapio::CopyResult copied =
+//       mmapio::GuardedCopy(region, offset, absl::MakeSpan(page));
 //   if (!copied.status.ok()) { /* copied.bytes_copied, GetFaultInfo(...) */ }
 //   absl::StatusOr<uint64_t> key = mmapio::GuardedLoad<uint64_t>(region, 64);
 //

@@ -1,6 +1,7 @@
 // Prefetching: get pages of a Region in flight before they are touched, and
 // learn when they have arrived.
 //
+// Example:
 //   absl::StatusOr<std::unique_ptr<mmapio::PrefetchEngine>> engine =
 //       mmapio::PrefetchEngine::Create();
 //   (*engine)->Prefetch(region, {offset, length}, [](absl::Status status) {

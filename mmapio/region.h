@@ -1,8 +1,10 @@
 // Region: a file mapped into memory, owned together with its descriptor.
 //
+// Example:
 //   absl::StatusOr<mmapio::Region> region =
-//   mmapio::Region::Open("/data/index"); if (!region.ok()) return
-//   region.status(); absl::Span<const std::byte> bytes = region->bytes();
+//       mmapio::Region::Open("/data/index");
+//   if (!region.ok()) return region.status();
+//   absl::Span<const std::byte> bytes = region->bytes();
 //
 // Ownership: a Region owns one file descriptor (its own, even when made by
 // FromFd) and one mapping, and releases both when destroyed. It is move-only;

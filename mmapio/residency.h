@@ -1,5 +1,6 @@
 // Page-cache residency of a Region: which of its pages are in memory now.
 //
+// Example:
 //   absl::StatusOr<mmapio::ResidencySummary> summary =
 //       mmapio::SummarizeResidency(region);
 //   absl::StatusOr<uint64_t> readable = mmapio::ResidentPrefix(region, {0, n});

@@ -1,7 +1,8 @@
 // ResidentView: bytes of a Region that were resident and mapped when the
 // view was handed out, by AsyncEngine (mmapio/async_engine.h).
 //
-//   engine.EnsureResident(region, {offset, 4096},
+// Example:
+//   engine->EnsureResident(region, {offset, 4096},
 //       [](absl::StatusOr<mmapio::ResidentView> view) {
 //         if (!view.ok()) return;  // Cancelled, DataLoss, OutOfRange...
 //         absl::StatusOr<uint64_t> key = view->Load<uint64_t>(0);
