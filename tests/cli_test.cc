@@ -1,18 +1,23 @@
 // Runs the mmapio binary on real files and checks what it prints.
 
+#include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -514,16 +519,393 @@ TEST_F(CliTest, WatchReportsRoundsWithDeltas) {
       Shell("mmapio watch --json --count=3 --interval=10ms " + path, false);
   EXPECT_EQ(run.exit_code, 0) << run.out;
   const std::vector<std::string> lines = Lines(run.out);
-  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_EQ(lines.size(), 4u);
   for (int round = 1; round <= 3; ++round) {
     std::map<std::string, std::string> fields = JsonFields(lines[round - 1]);
     EXPECT_EQ(fields["round"], absl::StrCat(round));
     EXPECT_EQ(fields["resident_pages"], "89");
     EXPECT_EQ(fields["thrashing"], "false");
   }
+  EXPECT_EQ(lines[3],
+            "{\"total\":{\"rounds\":3,\"files\":1,\"pages\":256,"
+            "\"resident_pages\":89}}");
   run = Shell("mmapio watch --count=2 --interval=10ms " + path);
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_THAT(run.out, HasSubstr("round 2"));
+  EXPECT_THAT(run.out,
+              HasSubstr("total (1 files, 2 rounds): 89 of 256 pages resident"));
+}
+
+// Starts `command` with the shell, which execs it, with its output in
+// `out_path`; returns its process id.
+pid_t Start(const std::string& command, const std::string& out_path) {
+  const std::string full = absl::StrCat("exec ", command, " > ", out_path);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", full.c_str(), nullptr);
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Waits up to ten seconds for `path` to hold `lines` lines.
+void WaitForLines(const std::string& path, size_t lines) {
+  for (int i = 0; i < 1000 && Lines(ReadWholeFile(path)).size() < lines; ++i)
+    usleep(10000);
+}
+
+TEST_F(CliTest, WatchEndsCleanlyOnSigintAndSigterm) {
+  const std::string path = PartialFile();
+  for (const int signal_number : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(strsignal(signal_number));
+    const std::string out =
+        absl::StrCat(dir_, "/watch-", signal_number, ".out");
+    const pid_t pid = Start(
+        absl::StrCat(Binary(), " watch --json --interval=20ms ", path), out);
+    ASSERT_GT(pid, 0);
+    WaitForLines(out, 2);
+    ASSERT_EQ(kill(pid, signal_number), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    const std::vector<std::string> lines = Lines(ReadWholeFile(out));
+    ASSERT_GE(lines.size(), 3u);
+    std::map<std::string, std::string> total =
+        JsonFields(JsonFields(lines.back())["total"]);
+    EXPECT_EQ(total["rounds"], absl::StrCat(lines.size() - 1));
+    EXPECT_EQ(total["files"], "1");
+    EXPECT_EQ(total["pages"], "256");
+    EXPECT_EQ(total["resident_pages"], "89");
+  }
+}
+
+// Ctrl-C in a real terminal, at an interactive shell: the redrawn table
+// gives way to the totals and the shell sees a clean exit.
+TEST_F(CliTest, WatchEndsCleanlyOnCtrlCInATerminal) {
+  if (Shell("command -v tmux").exit_code != 0)
+    GTEST_SKIP() << "tmux is not installed";
+  const std::string path = PartialFile();
+  const std::string tmux =
+      absl::StrCat("tmux -L mmapio-cli-", getpid(), " -f /dev/null");
+  ASSERT_EQ(Shell(tmux + " new-session -d -x 120 -y 40 "
+                         "'bash --norc --noprofile -i'")
+                .exit_code,
+            0);
+  const auto screen = [&] { return Shell(tmux + " capture-pane -p").out; };
+  // The lines the shell printed itself, not the command line it echoed.
+  const auto exit_lines = [](const std::string& shown) {
+    std::vector<std::string> found;
+    for (const std::string& line : Lines(shown)) {
+      if (absl::StartsWith(line, "exit=")) found.push_back(line);
+    }
+    return found;
+  };
+  ASSERT_EQ(Shell(absl::StrCat(tmux, " send-keys '", Binary(),
+                               " watch --interval=20ms ", path,
+                               "; echo exit=$?' Enter"))
+                .exit_code,
+            0);
+  for (int i = 0; i < 1000 && !absl::StrContains(screen(), "round 3"); ++i)
+    usleep(10000);
+  ASSERT_EQ(Shell(tmux + " send-keys C-c").exit_code, 0);
+  std::string shown = screen();
+  for (int i = 0; i < 1000 && exit_lines(shown).empty(); ++i) {
+    usleep(10000);
+    shown = screen();
+  }
+  Shell(tmux + " kill-server");
+  EXPECT_EQ(exit_lines(shown), std::vector<std::string>{"exit=0"}) << shown;
+  EXPECT_THAT(shown, HasSubstr("total (1 files, "));
+  EXPECT_THAT(shown, HasSubstr("89 of 256 pages resident"));
+}
+
+TEST_F(CliTest, LostOutputIsAnError) {
+  const std::string path = PartialFile();
+  for (const std::string command :
+       {"--help", "stat --help", "stat", "stat --json", "map", "map --runs",
+        "map --json", "touch", "touch --json", "evict", "evict --json",
+        "watch --count=1", "watch --json --count=1", "lock"}) {
+    // A timeout, so that a lock that wrongly waits for a signal fails.
+    const CliRun run =
+        Shell(absl::StrCat("timeout 20 ", Binary(), " ", command, " ",
+                           absl::StrContains(command, "help") ? "" : path,
+                           " 2>&1 >/dev/full"),
+              false);
+    EXPECT_EQ(run.exit_code, 1) << command << ": " << run.out;
+    EXPECT_THAT(run.out, HasSubstr(": cannot write to standard output: No "
+                                   "space left on device"))
+        << command;
+  }
+}
+
+TEST_F(CliTest, BadOptionValuesAreUsageErrors) {
+  const std::string path = PartialFile();
+  const struct {
+    std::string args;
+    std::string message;
+  } kCases[] = {
+      {"stat --range=", "option --range= has an empty value"},
+      {"stat --range ''", "option --range has an empty value"},
+      {"stat --range=-", "range \"-\" is not START-END"},
+      {"stat --range=4k", "range \"4k\" is not START-END"},
+      {"stat --range=4k-4k", "range \"4k-4k\" is empty"},
+      {"stat --range=8k-4k", "range \"8k-4k\" ends before it starts"},
+      {"stat --range=4kk-", "\"4kk\" is not a size"},
+      {"stat --range=4iB-", "\"4iB\" is not a size"},
+      {"stat --range=1.5k-", "\"1.5k\" is not a size"},
+      {"stat --range='-4 k'", "\"4 k\" is not a size"},
+      {"stat --range=-+4k", "\"+4k\" is not a size"},
+      {"stat --range=99999999999999999999-", "overflows 64 bits"},
+      {"stat --range=-16384P", "overflows 64 bits"},
+      {"stat --max-size=", "option --max-size= has an empty value"},
+      {"stat --max-size=-1", "\"-1\" is not a size"},
+      {"stat --include=a,,b", "--include has an empty glob"},
+      {"stat --exclude=,", "--exclude has an empty glob"},
+      {"stat --files-from=", "option --files-from= has an empty value"},
+      {"stat --json=maybe", "option --json=maybe: not true or false"},
+      {"map --width=-5", "--width=-5: the bar takes 3 to 100000 columns"},
+      {"map --width=0", "--width=0: the bar takes 3 to 100000 columns"},
+      {"map --width=2", "--width=2: the bar takes 3 to 100000 columns"},
+      {"map --width=100001", "--width=100001: the bar takes 3 to 100000"},
+      {"map --width=5x", "option --width=5x: not a whole number"},
+      {"map --width=99999999999", "--width=99999999999: not a whole number"},
+      {"map --width=", "option --width= has an empty value"},
+      {"touch --jobs=0", "--jobs=0: give 1 to 1024 reads to wait for"},
+      {"touch --jobs=-3", "--jobs=-3: give 1 to 1024 reads to wait for"},
+      {"touch --jobs=1025", "--jobs=1025: give 1 to 1024 reads to wait for"},
+      {"touch --jobs=many", "option --jobs=many: not a whole number"},
+      {"watch --interval=0s", "--interval=0: the time between rounds must"},
+      {"watch --interval=-1s", "--interval=-1s: the time between rounds must"},
+      {"watch --interval=inf", "--interval=inf: the time between rounds must"},
+      {"watch --interval=5", "option --interval=5: not a duration"},
+      {"watch --count=-1", "option --count=-1: not a whole number"},
+      {"watch --count=1x", "option --count=1x: not a whole number"},
+      {"lock --pidfile=", "option --pidfile= has an empty value"},
+  };
+  for (const auto& [args, message] : kCases) {
+    const CliRun run = Shell(absl::StrCat("mmapio ", args, " ", path));
+    EXPECT_EQ(run.exit_code, 2) << args << ": " << run.out;
+    EXPECT_THAT(run.out, HasSubstr(message)) << args;
+  }
+}
+
+// A strict check of --json output: the bytes must be UTF-8 and every line a
+// JSON object; prints the path_bytes of each line that has a path, or
+// "none" when it has no such field.
+constexpr char kStrictJsonPaths[] = R"(python3 -c '
+import json, sys
+for line in sys.stdin.buffer.read().decode("utf-8").splitlines():
+    record = json.loads(line)
+    if "path" in record:
+        print(record.get("path_bytes", "none"))
+')";
+
+TEST_F(CliTest, JsonIsValidForNamesThatAreNotUtf8) {
+  if (Shell("command -v python3").exit_code != 0)
+    GTEST_SKIP() << "python3 is not installed";
+  const std::string path = dir_ + "/name-\xff\xfe-\xc3\xa9.dat";
+  testing::WritePatternFile(path, 16 * kPage);
+  // Not resident, so that map --runs has a missing run to list.
+  (void)testing::MakeResident(path, {});
+  const std::string hex = absl::BytesToHexString(path);
+  for (const char* command :
+       {"stat --json", "map --json", "map --runs --json", "touch --json",
+        "evict --json", "watch --json --count=1"}) {
+    const CliRun run = Shell(
+        absl::StrCat("mmapio ", command, " '", path, "' | ", kStrictJsonPaths),
+        false);
+    EXPECT_EQ(run.exit_code, 0) << command;
+    EXPECT_EQ(Lines(run.out), std::vector<std::string>{hex}) << command;
+  }
+  // A name that is UTF-8 needs no path_bytes.
+  const std::string plain = PartialFile("caf\xc3\xa9");
+  const CliRun run = Shell(
+      absl::StrCat("mmapio stat --json '", plain, "' | ", kStrictJsonPaths),
+      false);
+  EXPECT_EQ(Lines(run.out), std::vector<std::string>{"none"});
+}
+
+// The processes whose command line mentions `marker`.
+std::vector<pid_t> ProcessesMentioning(const std::string& marker) {
+  std::vector<pid_t> found;
+  const CliRun listing = Shell("ls /proc", false);
+  for (const std::string& name : Lines(listing.out)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(name, &pid) || pid == getpid()) continue;
+    if (absl::StrContains(
+            ReadWholeFile(absl::StrCat("/proc/", pid, "/cmdline")), marker)) {
+      found.push_back(pid);
+    }
+  }
+  return found;
+}
+
+// Waits up to ten seconds for no process to mention `marker`; kills those
+// left so that a failure leaves nothing behind, and returns them.
+std::vector<pid_t> LeftoverProcesses(const std::string& marker) {
+  std::vector<pid_t> left = ProcessesMentioning(marker);
+  for (int i = 0; i < 1000 && !left.empty(); ++i) {
+    usleep(10000);
+    left = ProcessesMentioning(marker);
+  }
+  for (pid_t pid : left) kill(pid, SIGKILL);
+  return left;
+}
+
+TEST_F(CliTest, FailedLockDaemonLeavesNothingRunning) {
+  const std::string path = PartialFile();
+  std::vector<std::string> commands = {
+      absl::StrCat(Binary(), " lock --daemon --pidfile=", dir_,
+                   "/no/such/dir/lock.pid ", path),
+      absl::StrCat(Binary(), " lock --daemon ", dir_, "/missing"),
+      // One file locks, the other does not: a daemon must hold everything.
+      absl::StrCat(Binary(), " lock --daemon ", path, " ", dir_, "/missing"),
+  };
+  if (Shell("command -v setpriv").exit_code == 0) {
+    commands.push_back(
+        absl::StrCat("prlimit --memlock=65536 setpriv --inh-caps=-all "
+                     "--bounding-set=-ipc_lock ",
+                     Binary(), " lock --daemon ", path));
+  }
+  for (const std::string& command : commands) {
+    const CliRun run = Shell(command);
+    EXPECT_EQ(run.exit_code, 1) << command << ": " << run.out;
+    EXPECT_THAT(LeftoverProcesses(dir_), ::testing::IsEmpty()) << command;
+  }
+}
+
+TEST_F(CliTest, LockWithNothingLockedExitsAtOnce) {
+  const CliRun run =
+      Shell(absl::StrCat("timeout 20 ", Binary(), " lock ", dir_, "/missing"));
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("/missing\" [0, end): open: No such file"));
+  EXPECT_THAT(run.out, HasSubstr("mmapio lock: nothing could be locked"));
+  EXPECT_THAT(run.out, Not(HasSubstr("interrupt to unlock")));
+}
+
+TEST_F(CliTest, LockHoldsMoreFilesThanItMayOpen) {
+  const std::string tree = dir_ + "/tree";
+  ASSERT_EQ(mkdir(tree.c_str(), 0755), 0);
+  constexpr int kFiles = 200;
+  for (int i = 0; i < kFiles; ++i)
+    testing::WritePatternFile(absl::StrCat(tree, "/f", i), kPage);
+  const std::string pidfile = dir_ + "/lock.pid";
+  const std::string out = dir_ + "/lock.out";
+  const pid_t pid = Start(absl::StrCat("prlimit --nofile=64 ", Binary(),
+                                       " lock --pidfile=", pidfile, " ", tree),
+                          out);
+  ASSERT_EQ(WaitForPidfile(pidfile), pid);
+  EXPECT_EQ(LockedKb(pid), kFiles * 4);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(ReadWholeFile(out),
+            "locked 200 files, 800.0 KiB; interrupt to unlock\n");
+}
+
+// An unprivileged user cannot see which pages of a file it may only read
+// are cached, so touch loads them all, and says so once.
+TEST_F(CliTest, TouchLoadsEveryPageWhereResidencyIsHidden) {
+  if (Shell("command -v setpriv").exit_code != 0)
+    GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  char dir[] = "/tmp/mmapio-cli.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  ASSERT_EQ(chmod(dir, 0755), 0);
+  const std::string a = std::string(dir) + "/a";
+  const std::string b = std::string(dir) + "/b";
+  testing::WritePatternFile(a, 64 * kPage);
+  testing::WritePatternFile(b, 32 * kPage);
+  testing::PinnedPages pinned = testing::MakeResident(a, {{0, 4}});
+  (void)testing::MakeResident(b, {});
+  ASSERT_EQ(chmod(a.c_str(), 0644), 0);
+  ASSERT_EQ(chmod(b.c_str(), 0644), 0);
+  const std::string binary = std::string(dir) + "/mmapio";
+  ASSERT_EQ(system(absl::StrCat("cp ", Binary(), " ", binary).c_str()), 0);
+  const CliRun run =
+      Shell(absl::StrCat("setpriv --reuid=65534 --regid=65534 --clear-groups ",
+                         binary, " touch --json ", a, " ", b));
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  const std::vector<std::string> lines = Lines(run.out);
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& line) {
+                            return absl::StrContains(
+                                line,
+                                "the kernel hides which pages are cached");
+                          }),
+            1)
+      << run.out;
+  EXPECT_THAT(run.out, HasSubstr(absl::StrCat("{\"path\":\"", a,
+                                              "\",\"missing_pages\":null,"
+                                              "\"loaded_pages\":64,"
+                                              "\"failed_pages\":0")));
+  EXPECT_THAT(run.out, HasSubstr(absl::StrCat("{\"path\":\"", b,
+                                              "\",\"missing_pages\":null,"
+                                              "\"loaded_pages\":32,"
+                                              "\"failed_pages\":0")));
+  EXPECT_EQ(testing::MincoreResidentPages(a), 64u);
+  EXPECT_EQ(testing::MincoreResidentPages(b), 32u);
+  EXPECT_EQ(Shell(absl::StrCat("rm -rf ", dir)).exit_code, 0);
+}
+
+// Writes `length` pattern bytes of `path` at `offset`.
+void WriteAt(const std::string& path, uint64_t offset, uint64_t length) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path;
+  const std::string bytes = testing::Pattern(offset, length);
+  ASSERT_EQ(pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)),
+            static_cast<ssize_t>(bytes.size()));
+  close(fd);
+}
+
+TEST_F(CliTest, TouchSkipsTheHolesOfSparseFiles) {
+  constexpr uint64_t kTiB = uint64_t{1} << 40;
+  const std::string path = dir_ + "/sparse";
+  { std::ofstream create(path); }
+  ASSERT_EQ(truncate(path.c_str(), kTiB), 0);
+  WriteAt(path, 0, 4 * kPage);
+  WriteAt(path, kTiB / 2, 2 * kPage);
+  WriteAt(path, kTiB - kPage, kPage);
+  (void)testing::MakeResident(path, {});
+  // A timeout, so that loading the holes fails instead of running for
+  // hours.
+  CliRun run = Shell(
+      absl::StrCat("timeout 60 ", Binary(), " touch --json ", path), false);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  std::map<std::string, std::string> fields = JsonFields(Lines(run.out)[0]);
+  EXPECT_EQ(fields["missing_pages"], "7");
+  EXPECT_EQ(fields["loaded_pages"], "7");
+  EXPECT_EQ(fields["failed_pages"], "0");
+
+  // Holes too: 1 TiB is more than this machine's memory, so it is refused.
+  run = Shell(absl::StrCat("timeout 60 ", Binary(), " touch --holes ", path));
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_THAT(run.out,
+              HasSubstr(absl::StrCat(
+                  "mmapio touch: \"", path,
+                  "\" [0, 1099511627776): 1.0 TiB to load is more than the ")));
+  EXPECT_THAT(run.out, HasSubstr("of memory available (MemAvailable); "
+                                 "--force loads it anyway"));
+
+  // A small sparse file: its one data page, or every page with --holes.
+  const std::string small = dir_ + "/small-sparse";
+  { std::ofstream create(small); }
+  ASSERT_EQ(truncate(small.c_str(), 64 * kPage), 0);
+  WriteAt(small, 10 * kPage, kPage);
+  (void)testing::MakeResident(small, {});
+  run = Shell("mmapio touch --json " + small, false);
+  EXPECT_EQ(JsonFields(Lines(run.out)[0])["loaded_pages"], "1") << run.out;
+  (void)testing::MakeResident(small, {});
+  run = Shell("mmapio touch --json --holes " + small, false);
+  EXPECT_EQ(JsonFields(Lines(run.out)[0])["loaded_pages"], "64") << run.out;
+  EXPECT_EQ(testing::MincoreResidentPages(small), 64u);
 }
 
 TEST_F(CliTest, FailingPagesAreReportedPerFileAndNeverCrash) {

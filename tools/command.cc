@@ -1,5 +1,7 @@
 #include "tools/command.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -7,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 namespace mmapio::cli {
 
@@ -58,6 +61,39 @@ int TerminalWidth() {
     return size.ws_col;
   }
   return 0;
+}
+
+namespace {
+
+sigset_t StopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
+}  // namespace
+
+void BlockStopSignals() {
+  const sigset_t signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+bool WaitForStopSignal(absl::Duration timeout) {
+  const sigset_t signals = StopSignals();
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    const timespec wait = absl::ToTimespec(left);
+    if (sigtimedwait(&signals, nullptr,
+                     left == absl::InfiniteDuration() ? nullptr : &wait) > 0) {
+      return true;
+    }
+    if (errno != EINTR) return false;
+  }
 }
 
 }  // namespace mmapio::cli

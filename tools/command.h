@@ -29,6 +29,8 @@ struct CliOptions {
   bool resident_runs = false;                  // map --runs --resident
   int width = 0;                               // map --width; 0: the terminal's
   int jobs = 8;                                // touch --jobs
+  bool holes = false;                          // touch --holes
+  bool force = false;                          // touch --force
   bool daemon = false;                         // lock --daemon
   std::string pidfile;                         // lock --pidfile
   absl::Duration interval = absl::Seconds(1);  // watch --interval
@@ -68,6 +70,15 @@ absl::StatusOr<ByteRange> RangeIn(const Region& region,
 
 // Columns of the terminal on stdout, or 0 when it is not a terminal.
 int TerminalWidth();
+
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, and in threads
+// it starts later, so that they wait for WaitForStopSignal instead of
+// killing the process: commands that run until interrupted end cleanly.
+void BlockStopSignals();
+
+// Waits up to `timeout` (absl::InfiniteDuration() for no limit) for one of
+// the signals BlockStopSignals blocked; true when one came.
+bool WaitForStopSignal(absl::Duration timeout);
 
 using CommandFunction = int (*)(const std::vector<std::string>& paths,
                                 const CliOptions& options);

@@ -9,6 +9,7 @@
 #include "mmapio/residency.h"
 #include "tools/command.h"
 #include "tools/format.h"
+#include "tools/output.h"
 
 namespace mmapio::cli {
 namespace {
@@ -51,20 +52,20 @@ int RunEvict(const std::vector<std::string>& paths, const CliOptions& options) {
           evicted = *before > *after ? *before - *after : 0;
         }
         if (options.json) {
-          absl::PrintF("%s\n", JsonLine()
-                                   .Add("path", region.path())
-                                   .Add("resident_pages_before", before)
-                                   .Add("resident_pages_after", after)
-                                   .Add("evicted_pages", evicted)
-                                   .Build());
+          PrintF("%s\n", JsonLine()
+                             .AddPath("path", region.path())
+                             .Add("resident_pages_before", before)
+                             .Add("resident_pages_after", after)
+                             .Add("evicted_pages", evicted)
+                             .Build());
         } else if (evicted.has_value()) {
-          absl::PrintF(
+          PrintF(
               "%s: evicted %d pages (%s); %d pages still resident\n",
               region.path(), *evicted,
               FormatBytes(*evicted * region.page_size(), options.exact_bytes),
               *after);
         } else {
-          absl::PrintF(
+          PrintF(
               "%s: evicted (counts unknown: the kernel hides the page "
               "cache of files you cannot write)\n",
               region.path());

@@ -1,10 +1,10 @@
 #include "tools/format.h"
 
 #include <array>
-#include <cctype>
 #include <limits>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -36,38 +36,29 @@ std::string Percent(uint64_t part, uint64_t whole) {
 }
 
 absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
-  absl::string_view rest = absl::StripAsciiWhitespace(text);
-  absl::ConsumeSuffix(&rest, "iB") || absl::ConsumeSuffix(&rest, "B");
-  int shift = 0;
-  if (!rest.empty() && !absl::ascii_isdigit(rest.back())) {
-    switch (absl::ascii_tolower(rest.back())) {
-      case 'k':
-        shift = 10;
-        break;
-      case 'm':
-        shift = 20;
-        break;
-      case 'g':
-        shift = 30;
-        break;
-      case 't':
-        shift = 40;
-        break;
-      case 'p':
-        shift = 50;
-        break;
-      default:
-        return absl::InvalidArgumentError(absl::StrCat(
-            "\"", text, "\" is not a size (like 4096, 4k, 50M, 2G)"));
-    }
-    rest.remove_suffix(1);
-  }
-  uint64_t value = 0;
-  if (!absl::SimpleAtoi(rest, &value)) {
+  const auto not_a_size = [text] {
     return absl::InvalidArgumentError(
         absl::StrCat("\"", text, "\" is not a size (like 4096, 4k, 50M, 2G)"));
+  };
+  size_t digits = 0;
+  while (digits < text.size() && absl::ascii_isdigit(text[digits])) ++digits;
+  if (digits == 0) return not_a_size();
+  // What may follow the number: nothing or "B" for bytes, or a unit letter
+  // alone or with "B" or "iB" ("4k", "4kB", "4KiB").
+  absl::string_view unit = text.substr(digits);
+  int shift = 0;
+  if (!unit.empty() && absl::ascii_tolower(unit[0]) != 'b') {
+    const size_t letter =
+        absl::string_view("kmgtp").find(absl::ascii_tolower(unit[0]));
+    if (letter == absl::string_view::npos) return not_a_size();
+    shift = 10 * static_cast<int>(letter + 1);
+    unit.remove_prefix(1);
+    absl::ConsumePrefix(&unit, "i");
   }
-  if (shift > 0 && value > (std::numeric_limits<uint64_t>::max() >> shift)) {
+  if (!unit.empty() && unit != "B" && unit != "b") return not_a_size();
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(text.substr(0, digits), &value) ||
+      value > (std::numeric_limits<uint64_t>::max() >> shift)) {
     return absl::OutOfRangeError(
         absl::StrCat("\"", text, "\" overflows 64 bits"));
   }
@@ -76,7 +67,7 @@ absl::StatusOr<uint64_t> ParseSize(absl::string_view text) {
 
 absl::StatusOr<ByteRange> ParseRange(absl::string_view text) {
   const size_t dash = text.find('-');
-  if (dash == absl::string_view::npos) {
+  if (dash == absl::string_view::npos || text == "-") {
     return absl::InvalidArgumentError(absl::StrCat(
         "range \"", text, "\" is not START-END (like 4k-50M, 1G-, -8M)"));
   }
@@ -89,18 +80,78 @@ absl::StatusOr<ByteRange> ParseRange(absl::string_view text) {
   if (dash + 1 < text.size()) {
     absl::StatusOr<uint64_t> end = ParseSize(text.substr(dash + 1));
     if (!end.ok()) return end.status();
-    if (*end < range.offset) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("range \"", text, "\" ends before it starts"));
+    if (*end <= range.offset) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "range \"", text, "\" ",
+          *end == range.offset ? "is empty" : "ends before it starts"));
     }
     range.length = *end - range.offset;
   }
   return range;
 }
 
+namespace {
+
+// The length of the UTF-8 sequence at the start of `text`, or 0 when it
+// does not start with a well-formed one (RFC 3629).
+size_t Utf8SequenceLength(absl::string_view text) {
+  if (text.empty()) return 0;
+  const auto byte = [text](size_t i) {
+    return static_cast<unsigned char>(text[i]);
+  };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  // The lead byte decides the length and the range of the second byte,
+  // which excludes overlong forms, UTF-16 surrogates and code points past
+  // U+10FFFF (RFC 3629, section 4).
+  size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
+bool IsValidUtf8(absl::string_view text) {
+  while (!text.empty()) {
+    const size_t length = Utf8SequenceLength(text);
+    if (length == 0) return false;
+    text.remove_prefix(length);
+  }
+  return true;
+}
+
 std::string JsonString(absl::string_view text) {
   std::string out = "\"";
-  for (const char c : text) {
+  while (!text.empty()) {
+    const char c = text[0];
+    const size_t length = Utf8SequenceLength(text);
+    if (length == 0) {
+      // A byte that is not UTF-8: escaped as the code point of the same
+      // value, which keeps the line valid JSON; the exact bytes travel
+      // beside it (see JsonLine::AddPath).
+      absl::StrAppend(
+          &out, absl::StrFormat("\\u%04x", static_cast<unsigned char>(c)));
+      text.remove_prefix(1);
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -118,9 +169,10 @@ std::string JsonString(absl::string_view text) {
         if (static_cast<unsigned char>(c) < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
         } else {
-          out += c;
+          out.append(text.data(), length);
         }
     }
+    text.remove_prefix(length);
   }
   return out + "\"";
 }
@@ -133,6 +185,14 @@ void JsonLine::Key(absl::string_view key) {
 JsonLine& JsonLine::Add(absl::string_view key, absl::string_view value) {
   Key(key);
   body_ += JsonString(value);
+  return *this;
+}
+
+JsonLine& JsonLine::AddPath(absl::string_view key, absl::string_view path) {
+  Add(key, path);
+  if (!IsValidUtf8(path)) {
+    Add(absl::StrCat(key, "_bytes"), absl::BytesToHexString(path));
+  }
   return *this;
 }
 

@@ -22,10 +22,12 @@ std::string FormatBytes(uint64_t bytes, bool exact);
 // "37.5%", or "-" when `whole` is 0.
 std::string Percent(uint64_t part, uint64_t whole);
 
-// "4096", "4k", "4K", "4KiB", "50M", "2g", "1T": binary multiples.
+// "4096", "4k", "4K", "4KiB", "50M", "2g", "1T": binary multiples. Nothing
+// else is a size: no sign, space, fraction or other suffix.
 absl::StatusOr<uint64_t> ParseSize(absl::string_view text);
 
-// "START-END" as [START, END); either side may be empty ("4k-", "-50M").
+// "START-END" as [START, END); one side may be empty ("4k-", "-50M"), not
+// both, and the range may not be empty.
 absl::StatusOr<ByteRange> ParseRange(absl::string_view text);
 
 // One JSON object on one line, built field by field in order.
@@ -35,6 +37,10 @@ class JsonLine {
   JsonLine& Add(absl::string_view key, const char* value) {
     return Add(key, absl::string_view(value));
   }
+  // A file name, which may be any bytes: as a string, with each byte that
+  // is not UTF-8 escaped as \u00XX, and then, only for such a name, the
+  // exact bytes in hexadecimal under `key` + "_bytes".
+  JsonLine& AddPath(absl::string_view key, absl::string_view path);
   JsonLine& Add(absl::string_view key, uint64_t value);
   JsonLine& Add(absl::string_view key, double value);
   JsonLine& Add(absl::string_view key, bool value);
@@ -52,7 +58,11 @@ class JsonLine {
   std::string body_;
 };
 
-// `text` as a JSON string literal, quotes included.
+// Whether `text` is well-formed UTF-8 (RFC 3629).
+bool IsValidUtf8(absl::string_view text);
+
+// `text` as a JSON string literal, quotes included. Bytes that are not
+// UTF-8 are escaped as \u00XX, so the literal is always valid JSON.
 std::string JsonString(absl::string_view text);
 
 }  // namespace mmapio::cli

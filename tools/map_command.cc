@@ -12,6 +12,7 @@
 #include "mmapio/residency.h"
 #include "tools/command.h"
 #include "tools/format.h"
+#include "tools/output.h"
 
 namespace mmapio::cli {
 namespace {
@@ -60,25 +61,25 @@ absl::Status PrintRuns(const Region& region, ByteRange range,
     ++listed_runs;
     listed_pages += pages.count;
     if (options.json) {
-      absl::PrintF("%s\n", JsonLine()
-                               .Add("path", region.path())
-                               .Add("offset", run.offset)
-                               .Add("length", run.length)
-                               .Add("pages", pages.count)
-                               .Add("resident", run.resident)
-                               .Build());
+      PrintF("%s\n", JsonLine()
+                         .AddPath("path", region.path())
+                         .Add("offset", run.offset)
+                         .Add("length", run.length)
+                         .Add("pages", pages.count)
+                         .Add("resident", run.resident)
+                         .Build());
     } else {
-      absl::PrintF("  %s  [%d, %d)  pages %d-%d  %s\n",
-                   run.resident ? "resident" : "missing ", run.offset,
-                   run.offset + run.length, pages.first,
-                   pages.first + pages.count - 1,
-                   FormatBytes(run.length, options.exact_bytes));
+      PrintF("  %s  [%d, %d)  pages %d-%d  %s\n",
+             run.resident ? "resident" : "missing ", run.offset,
+             run.offset + run.length, pages.first,
+             pages.first + pages.count - 1,
+             FormatBytes(run.length, options.exact_bytes));
     }
   });
   if (!status.ok()) return status;
   if (!options.json) {
-    absl::PrintF("%s: %d %s runs, %d pages\n", region.path(), listed_runs,
-                 want_resident ? "resident" : "missing", listed_pages);
+    PrintF("%s: %d %s runs, %d pages\n", region.path(), listed_runs,
+           want_resident ? "resident" : "missing", listed_pages);
   }
   return absl::OkStatus();
 }
@@ -110,21 +111,21 @@ absl::Status PrintBar(const Region& region, ByteRange range,
                           static_cast<double>(summary->pages)));
   }
   if (options.json) {
-    absl::PrintF("%s\n", JsonLine()
-                             .Add("path", region.path())
-                             .Add("offset", range.offset)
-                             .Add("length", range.length)
-                             .Add("pages", pages)
-                             .Add("resident_pages", resident)
-                             .AddRaw("buckets",
-                                     "[" + absl::StrJoin(fractions, ",") + "]")
-                             .Add("source", ResidencySourceName(source))
-                             .Build());
+    PrintF("%s\n",
+           JsonLine()
+               .AddPath("path", region.path())
+               .Add("offset", range.offset)
+               .Add("length", range.length)
+               .Add("pages", pages)
+               .Add("resident_pages", resident)
+               .AddRaw("buckets", "[" + absl::StrJoin(fractions, ",") + "]")
+               .Add("source", ResidencySourceName(source))
+               .Build());
     return absl::OkStatus();
   }
-  absl::PrintF("%s  %s  %d/%d pages resident (%s)\n[%s]\n", region.path(),
-               FormatRange(range.offset, range.length), resident, pages,
-               Percent(resident, pages), bar);
+  PrintF("%s  %s  %d/%d pages resident (%s)\n[%s]\n", region.path(),
+         FormatRange(range.offset, range.length), resident, pages,
+         Percent(resident, pages), bar);
   return absl::OkStatus();
 }
 

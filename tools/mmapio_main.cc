@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "tools/command.h"
 #include "tools/file_walk.h"
 #include "tools/format.h"
+#include "tools/output.h"
 
 ABSL_FLAG(bool, bytes, false, "exact byte counts");
 ABSL_FLAG(bool, json, false, "one JSON object per line");
@@ -30,8 +32,10 @@ ABSL_FLAG(std::string, files_from, "",
 ABSL_FLAG(bool, null, false, "paths in --files-from are NUL-separated (-0)");
 ABSL_FLAG(bool, runs, false, "map: list runs of pages");
 ABSL_FLAG(bool, resident, false, "map --runs: list resident runs");
-ABSL_FLAG(int, width, 0, "map: bar width");
+ABSL_FLAG(std::optional<int>, width, std::nullopt, "map: bar width");
 ABSL_FLAG(int, jobs, 8, "touch: reads waited for at once");
+ABSL_FLAG(bool, holes, false, "touch: load the holes of sparse files too");
+ABSL_FLAG(bool, force, false, "touch: load more than the memory available");
 ABSL_FLAG(bool, daemon, false, "lock: detach once locked");
 ABSL_FLAG(std::string, pidfile, "", "lock: write the process id here");
 ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
@@ -42,6 +46,10 @@ namespace mmapio::cli {
 namespace {
 
 constexpr int kUsageError = 2;
+// map --width: a bar needs one bucket between its brackets; wider than a
+// screen has columns is a mistake.
+constexpr int kMinWidth = 3;
+constexpr int kMaxWidth = 100000;
 
 constexpr char kToolHelp[] =
     R"(usage: mmapio COMMAND [OPTIONS] PATH...
@@ -58,8 +66,10 @@ commands:
 
 Run "mmapio COMMAND --help" for a command's options and examples.
 Sizes are binary (KiB, MiB, ...); --bytes prints exact numbers.
-Exit status: 0 when every file succeeded, 1 when some file failed,
-2 on a usage error.
+With --json, a path that is not valid UTF-8 has each invalid byte written
+as \u00XX and comes with "path_bytes": its exact bytes in hexadecimal.
+Exit status: 0 when every file succeeded, 1 when some file failed or output
+could not be written, 2 on a usage error.
 )";
 
 struct Command {
@@ -79,6 +89,13 @@ const Command* FindCommand(const std::string& name) {
     if (name == command.name) return &command;
   }
   return nullptr;
+}
+
+// What a value of `flag` looks like, for a usage error.
+const char* ValueKind(const absl::CommandLineFlag& flag) {
+  if (flag.IsOfType<bool>()) return "true or false";
+  if (flag.IsOfType<absl::Duration>()) return "a duration (like 250ms, 5s, 1m)";
+  return "a whole number";
 }
 
 // Sets the flags among `args` and returns the other arguments. Flags are
@@ -120,10 +137,17 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(
       return absl::InvalidArgumentError(
           absl::StrCat("option ", arg, " needs a value"));
     }
+    // No option takes an empty value: "--range=" is a mistake, not a request
+    // for the default.
+    if (value.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("option ", arg, " has an empty value"));
+    }
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("option ", arg, ": ", error));
+          absl::StrCat("option ", arg.substr(0, equals), "=", value, ": not ",
+                       ValueKind(*flag)));
     }
   }
   return positional;
@@ -157,21 +181,54 @@ absl::StatusOr<CliOptions> OptionsFromFlags() {
     if (!parsed.ok()) return parsed.status();
     options.range = *parsed;
   }
+  for (const std::vector<std::string>* globs :
+       {&options.walk.include, &options.walk.exclude}) {
+    if (std::find(globs->begin(), globs->end(), "") != globs->end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          globs == &options.walk.include ? "--include" : "--exclude",
+          " has an empty glob (two commas in a row, or one at an end)"));
+    }
+  }
   options.runs = absl::GetFlag(FLAGS_runs);
   options.resident_runs = absl::GetFlag(FLAGS_resident);
-  options.width = absl::GetFlag(FLAGS_width);
+  if (const std::optional<int> width = absl::GetFlag(FLAGS_width);
+      width.has_value()) {
+    if (*width < kMinWidth || *width > kMaxWidth) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--width=%d: the bar takes %d to %d columns", *width,
+                          kMinWidth, kMaxWidth));
+    }
+    options.width = *width;
+  }
   options.jobs = absl::GetFlag(FLAGS_jobs);
+  options.holes = absl::GetFlag(FLAGS_holes);
+  options.force = absl::GetFlag(FLAGS_force);
   options.daemon = absl::GetFlag(FLAGS_daemon);
   options.pidfile = absl::GetFlag(FLAGS_pidfile);
   options.interval = absl::GetFlag(FLAGS_interval);
   options.count = absl::GetFlag(FLAGS_count);
   if (options.jobs < 1 || options.jobs > 1024) {
-    return absl::InvalidArgumentError("--jobs must be between 1 and 1024");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--jobs=", options.jobs, ": give 1 to 1024 reads to wait for"));
   }
-  if (options.interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--interval must be positive");
+  if (options.interval <= absl::ZeroDuration() ||
+      options.interval == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--interval=", absl::FormatDuration(options.interval),
+                     ": the time between rounds must be positive and finite"));
   }
   return options;
+}
+
+// `exit_code`, or 1 when some output could not be written, which is then
+// named on stderr.
+int Finish(absl::string_view command, int exit_code) {
+  if (absl::Status flushed = FlushOutput(); !flushed.ok()) {
+    absl::FPrintF(stderr, "mmapio%s%s: %s\n", command.empty() ? "" : " ",
+                  command, flushed.message());
+    return 1;
+  }
+  return exit_code;
 }
 
 int Main(int argc, char** argv) {
@@ -182,8 +239,8 @@ int Main(int argc, char** argv) {
   }
   const Command* command = FindCommand(argv[1]);
   if (WantsHelp(argc, argv)) {
-    absl::PrintF("%s", command != nullptr ? command->help : kToolHelp);
-    return 0;
+    Print(command != nullptr ? command->help : kToolHelp);
+    return Finish(command != nullptr ? command->name : "", 0);
   }
   if (command == nullptr) {
     absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n\n%s", argv[1],
@@ -220,7 +277,7 @@ int Main(int argc, char** argv) {
                   command->help);
     return kUsageError;
   }
-  return command->run(paths, *options);
+  return Finish(command->name, command->run(paths, *options));
 }
 
 }  // namespace

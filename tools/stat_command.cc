@@ -14,6 +14,7 @@
 #include "mmapio/residency.h"
 #include "tools/command.h"
 #include "tools/format.h"
+#include "tools/output.h"
 
 namespace mmapio::cli {
 namespace {
@@ -83,9 +84,9 @@ struct Row {
 };
 
 void PrintRow(const Row& row) {
-  absl::PrintF("%10s %10s %10s %10s %6s %8s %8s %9s %9s  %s\n", row.size,
-               row.pages, row.resident, row.resident_size, row.percent,
-               row.dirty, row.writeback, row.evicted, row.recent, row.name);
+  PrintF("%10s %10s %10s %10s %6s %8s %8s %9s %9s  %s\n", row.size, row.pages,
+         row.resident, row.resident_size, row.percent, row.dirty, row.writeback,
+         row.evicted, row.recent, row.name);
 }
 
 Row CountersRow(uint64_t size_bytes, uint64_t pages,
@@ -185,7 +186,7 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     AddKnown(totals.recently_evicted_pages, summary->recently_evicted_pages);
     if (options.json) {
       JsonLine line;
-      line.Add("path", path);
+      line.AddPath("path", path);
       AddCounters(line, range.length, summary->pages, resident, page_size);
       AddOptional(line, "dirty_pages", summary->dirty_pages);
       AddOptional(line, "writeback_pages", summary->writeback_pages);
@@ -197,7 +198,7 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
       } else {
         line.AddRaw("source", "null");
       }
-      absl::PrintF("%s\n", line.Build());
+      PrintF("%s\n", line.Build());
     } else {
       PrintRow(CountersRow(range.length, summary->pages, resident, page_size,
                            summary->dirty_pages, summary->writeback_pages,
@@ -216,7 +217,7 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     AddOptional(total, "writeback_pages", totals.writeback_pages);
     AddOptional(total, "evicted_pages", totals.evicted_pages);
     AddOptional(total, "recently_evicted_pages", totals.recently_evicted_pages);
-    absl::PrintF("%s\n", JsonLine().AddRaw("total", total.Build()).Build());
+    PrintF("%s\n", JsonLine().AddRaw("total", total.Build()).Build());
   } else {
     PrintRow(CountersRow(totals.size_bytes, totals.pages, totals.resident_pages,
                          totals.page_size, totals.dirty_pages,

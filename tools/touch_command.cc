@@ -1,18 +1,25 @@
 // mmapio touch: load the missing pages of files, many reads in flight.
 
+#include <errno.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "mmapio/prefetch.h"
@@ -20,6 +27,7 @@
 #include "mmapio/residency.h"
 #include "tools/command.h"
 #include "tools/format.h"
+#include "tools/output.h"
 
 namespace mmapio::cli {
 namespace {
@@ -28,45 +36,32 @@ namespace {
 // enough that a bad page costs only its own request before the retry.
 constexpr uint64_t kRequestBytes = 2 << 20;
 
-// One file's missing pages, loaded through the prefetch engine: all of them
-// requested at once (the engine bounds what is in flight), then, for a
-// request that failed, page by page, so that one bad page costs only itself.
+// Requests in flight for one file at most (128 MiB), so that what the engine
+// holds for them stays bounded however large the file.
+constexpr uint64_t kMaxRequestsInFlight = 64;
+
+// One file's pages, loaded through the prefetch engine: up to
+// kMaxRequestsInFlight requests at a time, then, for a request that failed,
+// page by page, so that one bad page costs only itself. `tick(loaded_bytes)`
+// is called about ten times a second while requests are waited for.
 class FileLoad {
  public:
-  FileLoad(PrefetchEngine& engine, const Region& region)
-      : engine_(engine), region_(region) {}
+  FileLoad(PrefetchEngine& engine, const Region& region,
+           std::function<void(uint64_t)> tick)
+      : engine_(engine), region_(region), tick_(std::move(tick)) {}
 
+  // Requests `range` in kRequestBytes pieces.
   void Request(ByteRange range) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++outstanding_;
+    for (uint64_t done = 0; done < range.length; done += kRequestBytes) {
+      RequestPiece(
+          {range.offset + done, std::min(kRequestBytes, range.length - done)});
     }
-    engine_.Prefetch(region_, range, [this, range](absl::Status status) {
-      // Notified under the lock: once Finish sees the last request done, it
-      // may return and destroy this object, condition variable included.
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (status.ok()) {
-        loaded_bytes_ += range.length;
-      } else {
-        failed_.push_back(range);
-      }
-      --outstanding_;
-      done_.notify_all();
-    });
   }
 
-  // Waits for every request, calling `tick(loaded_bytes)` about ten times
-  // a second, then retries the failed ones a page at a time.
-  template <typename Tick>
-  void Finish(Tick tick) {
+  // Waits for every request, then retries the failed ones a page at a time.
+  void Finish() {
     std::unique_lock<std::mutex> lock(mutex_);
-    while (!done_.wait_for(lock, std::chrono::milliseconds(100),
-                           [this] { return outstanding_ == 0; })) {
-      const uint64_t loaded = loaded_bytes_;
-      lock.unlock();
-      tick(loaded);
-      lock.lock();
-    }
+    WaitUntil(lock, [this] { return outstanding_ == 0; });
     const std::vector<ByteRange> failed = std::move(failed_);
     lock.unlock();
     const uint64_t page = region_.page_size();
@@ -92,8 +87,40 @@ class FileLoad {
   const absl::Status& first_error() const { return first_error_; }
 
  private:
+  void RequestPiece(ByteRange range) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      WaitUntil(lock, [this] { return outstanding_ < kMaxRequestsInFlight; });
+      ++outstanding_;
+    }
+    engine_.Prefetch(region_, range, [this, range](absl::Status status) {
+      // Notified under the lock: once Finish sees the last request done, it
+      // may return and destroy this object, condition variable included.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (status.ok()) {
+        loaded_bytes_ += range.length;
+      } else {
+        failed_.push_back(range);
+      }
+      --outstanding_;
+      done_.notify_all();
+    });
+  }
+
+  // Waits under `lock` for `ready`, ticking meanwhile.
+  template <typename Ready>
+  void WaitUntil(std::unique_lock<std::mutex>& lock, Ready ready) {
+    while (!done_.wait_for(lock, std::chrono::milliseconds(100), ready)) {
+      const uint64_t loaded = loaded_bytes_;
+      lock.unlock();
+      tick_(loaded);
+      lock.lock();
+    }
+  }
+
   PrefetchEngine& engine_;
   const Region& region_;
+  const std::function<void(uint64_t)> tick_;
   std::mutex mutex_;
   std::condition_variable done_;
   uint64_t outstanding_ = 0;
@@ -103,9 +130,52 @@ class FileLoad {
   absl::Status first_error_;
 };
 
+// Calls `visit` for each part of `range` of `region` that holds data, in
+// order, skipping the holes of a sparse file (SEEK_DATA, SEEK_HOLE): a hole
+// reads as zeros and costs no I/O, so loading it only fills memory.
+absl::Status ForEachDataExtent(const Region& region, ByteRange range,
+                               const std::function<void(ByteRange)>& visit) {
+  const uint64_t base = region.offset();
+  const uint64_t end = base + range.offset + range.length;
+  for (uint64_t at = base + range.offset; at < end;) {
+    const off_t data = lseek(region.fd(), static_cast<off_t>(at), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // Only a hole is left.
+    const off_t hole = data < 0 ? -1 : lseek(region.fd(), data, SEEK_HOLE);
+    if (hole < 0) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("\"", region.path(),
+                              "\": finding data after offset ", at));
+    }
+    const uint64_t stop = std::min(static_cast<uint64_t>(hole), end);
+    if (static_cast<uint64_t>(data) >= stop) break;
+    visit({static_cast<uint64_t>(data) - base,
+           stop - static_cast<uint64_t>(data)});
+    at = stop;
+  }
+  return absl::OkStatus();
+}
+
+// MemAvailable from /proc/meminfo, in bytes, or nullopt when unknown.
+std::optional<uint64_t> MemAvailable() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    absl::string_view rest = line;
+    uint64_t kib = 0;
+    if (absl::ConsumePrefix(&rest, "MemAvailable:") &&
+        absl::ConsumeSuffix(&rest, "kB") &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(rest), &kib)) {
+      return kib * 1024;
+    }
+  }
+  return std::nullopt;
+}
+
 void DrawProgress(const std::string& path, uint64_t done, uint64_t total) {
   constexpr int kBar = 30;
-  const int filled = total == 0 ? kBar : static_cast<int>(kBar * done / total);
+  const int filled =
+      total == 0 ? kBar
+                 : static_cast<int>(kBar * std::min(done, total) / total);
   absl::FPrintF(stderr, "\r[%s%s] %s / %s  %s\033[K", std::string(filled, '#'),
                 std::string(kBar - filled, ' '), HumanBytes(done),
                 HumanBytes(total), path);
@@ -124,10 +194,20 @@ Prints the pages loaded and the time taken. A page that cannot be read (an
 I/O error, a file truncated underneath) is reported for its file with its
 offset; the pages around it and the other files are still loaded.
 
+The holes of sparse files are skipped: they read as zeros without any I/O
+(--holes loads them too). A file whose data, with what the run loaded
+before it, is more than the memory available (MemAvailable) is refused,
+since its first pages would be evicted to make room for its last
+(--force loads it anyway). The kernel hides which pages are cached of files
+you cannot write; of those, every page is loaded, and stderr says so once.
+
 options:
   --range=START-END  only these bytes of each file (4k-50M, 1G-, -8M)
   --jobs=N           threads waiting for reads (default 8)
-  --json             one JSON object per file
+  --holes            load the holes of sparse files too
+  --force            load files larger than the memory available
+  --json             one JSON object per file (missing_pages is null where
+                     the kernel hides the page cache)
   --bytes            exact byte counts
   and the path options of "mmapio stat --help"
 
@@ -146,55 +226,107 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
     return loop.exit_code();
   }
   const bool progress = !options.json && isatty(STDERR_FILENO);
+  const std::optional<uint64_t> available = MemAvailable();
+  uint64_t planned_bytes = 0;  // Data of the files taken so far.
+  bool said_hidden = false;
   uint64_t total_pages = 0;
   const absl::Time start = absl::Now();
   loop.RunOnRegions(
       paths, [&](Region& region, ByteRange range) -> absl::Status {
         const absl::Time file_start = absl::Now();
-        uint64_t missing_bytes = 0;
-        uint64_t missing_pages = 0;
         const uint64_t page = region.page_size();
-        FileLoad load(**engine, region);
-        absl::Status scan = ForEachRun(region, range, [&](const PageRun& run) {
-          if (run.resident) return;
-          missing_bytes += run.length;
-          missing_pages += (run.length + page - 1) / page;
-          for (uint64_t done = 0; done < run.length; done += kRequestBytes) {
-            load.Request({run.offset + done,
-                          std::min(kRequestBytes, run.length - done)});
+        const auto for_each_extent =
+            [&](const std::function<void(ByteRange)>& visit) {
+              if (!options.holes) {
+                return ForEachDataExtent(region, range, visit);
+              }
+              visit(range);
+              return absl::OkStatus();
+            };
+        uint64_t data_bytes = 0;
+        if (absl::Status status = for_each_extent(
+                [&](ByteRange extent) { data_bytes += extent.length; });
+            !status.ok()) {
+          return status;
+        }
+        if (!options.force && available.has_value() &&
+            planned_bytes + data_bytes > *available) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "\"", region.path(), "\" ",
+              FormatRange(range.offset, range.length), ": ",
+              HumanBytes(data_bytes), " to load",
+              planned_bytes == 0
+                  ? ""
+                  : absl::StrCat(" after ", HumanBytes(planned_bytes),
+                                 " of the files before it"),
+              " is more than the ", HumanBytes(*available),
+              " of memory available (MemAvailable); --force loads it "
+              "anyway"));
+        }
+        planned_bytes += data_bytes;
+        // Where the page cache is hidden (files the caller cannot write),
+        // every page is loaded, as vmtouch does, rather than none.
+        const bool visible = region.PageCacheVisible();
+        if (!visible && !said_hidden) {
+          said_hidden = true;
+          absl::FPrintF(stderr,
+                        "mmapio touch: the kernel hides which pages are "
+                        "cached of files you cannot write; loading every "
+                        "page of those\n");
+        }
+        uint64_t missing_pages = 0;
+        FileLoad load(**engine, region, [&](uint64_t loaded) {
+          if (progress) DrawProgress(region.path(), loaded, data_bytes);
+        });
+        absl::Status run_error;
+        absl::Status scan = for_each_extent([&](ByteRange extent) {
+          if (!visible) {
+            load.Request(extent);
+            return;
           }
+          absl::Status runs =
+              ForEachRun(region, extent, [&](const PageRun& run) {
+                if (run.resident) return;
+                missing_pages +=
+                    PagesTouched(region.offset() + run.offset, run.length, page)
+                        .count;
+                load.Request({run.offset, run.length});
+              });
+          if (run_error.ok()) run_error = std::move(runs);
         });
-        load.Finish([&](uint64_t loaded) {
-          if (progress) DrawProgress(region.path(), loaded, missing_bytes);
-        });
+        load.Finish();
+        if (scan.ok()) scan = std::move(run_error);
         if (progress) absl::FPrintF(stderr, "\r\033[K");
         if (!scan.ok()) return scan;
         const uint64_t loaded_pages = (load.loaded_bytes() + page - 1) / page;
         total_pages += loaded_pages;
         const double seconds = absl::ToDoubleSeconds(absl::Now() - file_start);
+        const std::optional<uint64_t> missing =
+            visible ? std::optional(missing_pages) : std::nullopt;
         if (options.json) {
-          absl::PrintF("%s\n", JsonLine()
-                                   .Add("path", region.path())
-                                   .Add("missing_pages", missing_pages)
-                                   .Add("loaded_pages", loaded_pages)
-                                   .Add("failed_pages", load.failed_pages())
-                                   .Add("seconds", seconds)
-                                   .Build());
+          PrintF("%s\n", JsonLine()
+                             .AddPath("path", region.path())
+                             .Add("missing_pages", missing)
+                             .Add("loaded_pages", loaded_pages)
+                             .Add("failed_pages", load.failed_pages())
+                             .Add("seconds", seconds)
+                             .Build());
         } else {
-          absl::PrintF("%s: loaded %d of %d missing pages (%s) in %.3f s%s\n",
-                       region.path(), loaded_pages, missing_pages,
-                       FormatBytes(loaded_pages * page, options.exact_bytes),
-                       seconds,
-                       load.failed_pages() == 0
-                           ? ""
-                           : absl::StrCat("; ", load.failed_pages(),
-                                          " pages could not be read"));
+          PrintF("%s: loaded %d %s (%s) in %.3f s%s\n", region.path(),
+                 loaded_pages,
+                 visible ? absl::StrCat("of ", missing_pages, " missing pages")
+                         : "pages",
+                 FormatBytes(loaded_pages * page, options.exact_bytes), seconds,
+                 load.failed_pages() == 0
+                     ? ""
+                     : absl::StrCat("; ", load.failed_pages(),
+                                    " pages could not be read"));
         }
         return load.first_error();
       });
   if (!options.json) {
-    absl::PrintF("total: loaded %d pages in %.3f s\n", total_pages,
-                 absl::ToDoubleSeconds(absl::Now() - start));
+    PrintF("total: loaded %d pages in %.3f s\n", total_pages,
+           absl::ToDoubleSeconds(absl::Now() - start));
   }
   return loop.exit_code();
 }

@@ -15,6 +15,7 @@
 #include "mmapio/residency.h"
 #include "tools/command.h"
 #include "tools/format.h"
+#include "tools/output.h"
 
 namespace mmapio::cli {
 namespace {
@@ -58,12 +59,16 @@ options:
   --json               one JSON object per file per round
   and the path options of "mmapio stat --help"
 
+It ends after --count rounds, or at Ctrl-C, SIGTERM or SIGHUP, printing the
+totals of the last round ({"total": {...}} with --json) and exiting 0.
+
 examples:
   mmapio watch /var/lib/db
   mmapio watch --interval=250ms --count=20 --json /srv/index
 )";
 
 int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
+  BlockStopSignals();
   FileLoop loop("watch", options);
   std::vector<Watched> files;
   loop.RunOnRegions(
@@ -72,15 +77,20 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
         return absl::OkStatus();
       });
   const bool redraw = !options.json && isatty(STDOUT_FILENO);
-  for (uint64_t round = 1; options.count == 0 || round <= options.count;
-       ++round) {
-    if (round > 1) absl::SleepFor(options.interval);
+  uint64_t rounds = 0;
+  uint64_t pages = 0;
+  uint64_t resident_pages = 0;
+  while (options.count == 0 || rounds < options.count) {
+    if (rounds > 0 && WaitForStopSignal(options.interval)) break;
+    ++rounds;
+    pages = 0;
+    resident_pages = 0;
     const std::string now =
         absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone());
-    if (redraw) absl::PrintF("\033[H\033[2J");
+    if (redraw) PrintF("\033[H\033[2J");
     if (!options.json) {
-      absl::PrintF("%s  round %d\n%10s %12s %9s %12s  %s\n", now, round,
-                   "PAGES", "RESIDENT", "RES%", "RECENT-EVICT", "PATH");
+      PrintF("%s  round %d\n%10s %12s %9s %12s  %s\n", now, rounds, "PAGES",
+             "RESIDENT", "RES%", "RECENT-EVICT", "PATH");
     }
     for (Watched& file : files) {
       absl::StatusOr<ResidencySummary> summary =
@@ -89,22 +99,23 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
         loop.Report(summary.status());
         continue;
       }
+      pages += summary->pages;
+      resident_pages += summary->resident_pages;
       const bool thrashing =
           summary->recently_evicted_pages.has_value() &&
           file.recently_evicted.known &&
           *summary->recently_evicted_pages > file.recently_evicted.value;
       if (options.json) {
-        absl::PrintF(
-            "%s\n",
-            JsonLine()
-                .Add("round", round)
-                .Add("path", file.region.path())
-                .Add("pages", summary->pages)
-                .Add("resident_pages", summary->resident_pages)
-                .Add("recently_evicted_pages", summary->recently_evicted_pages)
-                .Add("thrashing", thrashing)
-                .Add("source", ResidencySourceName(summary->source))
-                .Build());
+        PrintF("%s\n", JsonLine()
+                           .Add("round", rounds)
+                           .AddPath("path", file.region.path())
+                           .Add("pages", summary->pages)
+                           .Add("resident_pages", summary->resident_pages)
+                           .Add("recently_evicted_pages",
+                                summary->recently_evicted_pages)
+                           .Add("thrashing", thrashing)
+                           .Add("source", ResidencySourceName(summary->source))
+                           .Build());
       } else {
         const std::string resident =
             absl::StrCat(summary->resident_pages,
@@ -115,15 +126,32 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
                                Delta(*summary->recently_evicted_pages,
                                      file.recently_evicted))
                 : "?";
-        absl::PrintF("%10d %12s %9s %12s  %s%s\n", summary->pages, resident,
-                     Percent(summary->resident_pages, summary->pages), recent,
-                     file.region.path(), thrashing ? "  THRASHING" : "");
+        PrintF("%10d %12s %9s %12s  %s%s\n", summary->pages, resident,
+               Percent(summary->resident_pages, summary->pages), recent,
+               file.region.path(), thrashing ? "  THRASHING" : "");
       }
       file.resident = {true, summary->resident_pages};
       file.recently_evicted = {summary->recently_evicted_pages.has_value(),
                                summary->recently_evicted_pages.value_or(0)};
     }
-    fflush(stdout);
+    // Lost output ends the run; the caller names the error.
+    if (!FlushOutput().ok()) return 1;
+  }
+  // The last round's totals, also when a signal ended the run.
+  if (options.json) {
+    PrintF("%s\n",
+           JsonLine()
+               .AddRaw("total", JsonLine()
+                                    .Add("rounds", rounds)
+                                    .Add("files", files.size())
+                                    .Add("pages", pages)
+                                    .Add("resident_pages", resident_pages)
+                                    .Build())
+               .Build());
+  } else {
+    PrintF("total (%d files, %d rounds): %d of %d pages resident (%s)\n",
+           files.size(), rounds, resident_pages, pages,
+           Percent(resident_pages, pages));
   }
   return loop.exit_code();
 }
