@@ -31,6 +31,13 @@ namespace {
 // user_data of the completion that stops the reaper.
 constexpr uint64_t kStop = ~uint64_t{0};
 
+// liburing maps and unmaps a ring's queues with raw system calls, which
+// ThreadSanitizer does not see. A ring set up at the addresses of one torn
+// down on another thread (an AsyncEngine's destructor leaves the teardown
+// to a thread of its own) would look to it like a race on that memory.
+// Setting rings up and tearing them down under one lock orders the two.
+Mutex ring_lifetime_mutex;
+
 class IoUringBackend : public PrefetchBackendImpl {
  public:
   IoUringBackend(const io_uring& ring, RequestFinisher finish)
@@ -39,6 +46,7 @@ class IoUringBackend : public PrefetchBackendImpl {
   }
 
   ~IoUringBackend() override {
+    MutexLock lifetime(&ring_lifetime_mutex);
     {
       MutexLock lock(&submit_mutex_);
       io_uring_sqe* sqe = SqeLocked();
@@ -157,6 +165,7 @@ absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeIoUringBackend(
     return absl::UnavailableError(
         "this kernel has no MADV_POPULATE_READ (Linux 5.14+)");
   }
+  MutexLock lifetime(&ring_lifetime_mutex);
   io_uring ring;
   const int err = io_uring_queue_init(options.ring_entries, &ring, 0);
   if (err < 0) {
