@@ -3,7 +3,6 @@
 #include <sys/resource.h>
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -42,8 +41,8 @@ PrefetchStream::~PrefetchStream() {
 
 void PrefetchStream::Drain() {
   InFlight& in_flight = *in_flight_;
-  std::unique_lock<std::mutex> lock(in_flight.mutex);
-  in_flight.done.wait(lock, [&] { return in_flight.requests == 0; });
+  internal::MutexLock lock(&in_flight.mutex);
+  while (in_flight.requests > 0) in_flight.done.Wait(&in_flight.mutex);
 }
 
 void PrefetchStream::Waste(uint64_t pages) {
@@ -78,7 +77,7 @@ void PrefetchStream::AdviseSequential(bool sequential) {
 void PrefetchStream::Issue(const internal::StreamRequest& request) {
   std::shared_ptr<InFlight> in_flight = in_flight_;
   {
-    std::lock_guard<std::mutex> lock(in_flight->mutex);
+    internal::MutexLock lock(&in_flight->mutex);
     in_flight->bytes += request.page_bytes;
     ++in_flight->requests;
   }
@@ -94,13 +93,13 @@ void PrefetchStream::Issue(const internal::StreamRequest& request) {
         }
         InFlight& shared = *in_flight;
         {
-          std::lock_guard<std::mutex> lock(shared.mutex);
+          internal::MutexLock lock(&shared.mutex);
           if (status.ok()) shared.completed.push_back(id);
           shared.bytes -= bytes;
           --shared.requests;
         }
         // Last: Drain() may return, and the stream go, once it is seen.
-        shared.done.notify_all();
+        shared.done.SignalAll();
       });
 }
 
@@ -110,7 +109,7 @@ internal::Arrival PrefetchStream::Announce(ByteRange range,
   uint64_t room = 0;
   {
     InFlight& in_flight = *in_flight_;
-    std::lock_guard<std::mutex> lock(in_flight.mutex);
+    internal::MutexLock lock(&in_flight.mutex);
     completed.swap(in_flight.completed);
     if (in_flight.bytes < options_.max_bytes_in_flight) {
       room = options_.max_bytes_in_flight - in_flight.bytes;

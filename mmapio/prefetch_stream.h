@@ -80,15 +80,15 @@
 #ifndef MMAPIO_PREFETCH_STREAM_H_
 #define MMAPIO_PREFETCH_STREAM_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
 #include "mmapio/guarded.h"
+#include "mmapio/internal/mutex.h"
 #include "mmapio/internal/stream_policy.h"
 #include "mmapio/prefetch.h"
 #include "mmapio/prefetch_stats.h"
@@ -127,12 +127,12 @@ class PrefetchStream {
  private:
   // Requests in flight, shared with their callbacks.
   struct InFlight {
-    std::mutex mutex;
-    std::condition_variable done;
-    uint64_t bytes = 0;
-    uint64_t requests = 0;
+    internal::Mutex mutex;
+    internal::CondVar done;
+    uint64_t bytes ABSL_GUARDED_BY(mutex) = 0;
+    uint64_t requests ABSL_GUARDED_BY(mutex) = 0;
     // Requests that completed without error since the policy was last told.
-    std::vector<uint64_t> completed;
+    std::vector<uint64_t> completed ABSL_GUARDED_BY(mutex);
   };
 
   // Tells the policy about `range` and carries out what it decides.
