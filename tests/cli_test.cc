@@ -917,8 +917,9 @@ TEST_F(CliTest, FailingPagesAreReportedPerFileAndNeverCrash) {
   // The first bad page, by its own range, and every other page loaded.
   EXPECT_THAT(run.out,
               HasSubstr("mmapio touch: Prefetch \"" + fs.path() +
-                        "\" [40960, 45056): madvise(MADV_POPULATE_READ): "
-                        "a page could not be read"));
+                        "\" [40960, 45056): madvise(MADV_POPULATE_READ) at "
+                        "file offset 40960: the device could not read the "
+                        "page (EIO)"));
   EXPECT_THAT(run.out,
               HasSubstr(fs.path() + ": loaded 62 of 64 missing pages"));
   EXPECT_THAT(run.out, HasSubstr("2 pages could not be read"));
