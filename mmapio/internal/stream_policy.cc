@@ -86,12 +86,11 @@ bool StreamPolicy::MeasureRead(uint64_t bytes) {
   return measure;
 }
 
-uint64_t StreamPolicy::Request(uint64_t first, uint64_t end,
-                               StreamStep& step) {
+uint64_t StreamPolicy::Request(uint64_t first, uint64_t end, StreamStep& step) {
   const uint64_t page = geometry_.page_size;
   // Region bytes of the pages, cut at both ends of the region.
-  const uint64_t begin = std::max(first * page, geometry_.shift) -
-                         geometry_.shift;
+  const uint64_t begin =
+      std::max(first * page, geometry_.shift) - geometry_.shift;
   const uint64_t stop =
       std::min(end * page - geometry_.shift, geometry_.region_size);
   const uint64_t bytes = (end - first) * page;

@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string>
 
@@ -16,28 +15,18 @@
 #include "absl/strings/strip.h"
 #include "mmapio/byte_range.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_input.h"
 
 namespace mmapio {
 namespace {
 
-// Consumes 8 bytes of input, or what is left of them, as an integer.
-uint64_t Take(const uint8_t*& data, size_t& size) {
-  uint64_t value = 0;
-  const size_t n = size < sizeof(value) ? size : sizeof(value);
-  std::memcpy(&value, data, n);
-  data += n;
-  size -= n;
-  return value;
-}
-
 void CheckResolve(ByteRange range, uint64_t size) {
   const std::optional<ByteRange> resolved = ResolveWithin(range, size);
-  const bool fits = range.offset <= size &&
-                    (range.length == ByteRange::kToEnd ||
-                     range.length <= size - range.offset);
-  FUZZ_CHECK(resolved.has_value() == fits, FormatRange(range.offset,
-                                                       range.length),
-             " in ", size, " bytes");
+  const bool fits =
+      range.offset <= size && (range.length == ByteRange::kToEnd ||
+                               range.length <= size - range.offset);
+  FUZZ_CHECK(resolved.has_value() == fits,
+             FormatRange(range.offset, range.length), " in ", size, " bytes");
   if (!resolved.has_value()) return;
   FUZZ_CHECK(resolved->offset == range.offset, "moved");
   FUZZ_CHECK(resolved->length <= size - resolved->offset, "past the end");
@@ -53,10 +42,9 @@ void CheckPages(uint64_t offset, uint64_t length, uint64_t page_size) {
   // Only ranges that end inside the 64-bit space have pages.
   if (length > UINT64_MAX - offset) return;
   const PageInterval pages = PagesTouched(offset, length, page_size);
-  const std::string what = absl::StrCat(FormatRange(offset, length),
-                                        " in pages of ", page_size);
-  FUZZ_CHECK(pages.first == offset / page_size, what, ": first ",
-             pages.first);
+  const std::string what =
+      absl::StrCat(FormatRange(offset, length), " in pages of ", page_size);
+  FUZZ_CHECK(pages.first == offset / page_size, what, ": first ", pages.first);
   if (length == 0) {
     FUZZ_CHECK(pages.count == 0, what, ": count ", pages.count);
     return;
@@ -70,9 +58,9 @@ void CheckPages(uint64_t offset, uint64_t length, uint64_t page_size) {
 void CheckFormat(uint64_t offset, uint64_t length) {
   const std::string text = FormatRange(offset, length);
   absl::string_view inner = text;
-  FUZZ_CHECK(absl::ConsumePrefix(&inner, "[") &&
-                 absl::ConsumeSuffix(&inner, ")"),
-             text);
+  FUZZ_CHECK(
+      absl::ConsumePrefix(&inner, "[") && absl::ConsumeSuffix(&inner, ")"),
+      text);
   const std::pair<absl::string_view, absl::string_view> parts =
       absl::StrSplit(inner, absl::MaxSplits(", ", 1));
   uint64_t first = 0;
@@ -96,11 +84,11 @@ void CheckFormat(uint64_t offset, uint64_t length) {
 }  // namespace mmapio
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using mmapio::Take;
-  const uint64_t offset = Take(data, size);
-  const uint64_t length = Take(data, size);
-  const uint64_t container = Take(data, size);
-  const uint64_t page_size = uint64_t{1} << (Take(data, size) % 31);
+  mmapio::fuzz::FuzzInput input(data, size);
+  const uint64_t offset = input.Take(8);
+  const uint64_t length = input.Take(8);
+  const uint64_t container = input.Take(8);
+  const uint64_t page_size = uint64_t{1} << (input.Take(8) % 31);
   mmapio::CheckResolve({offset, length}, container);
   mmapio::CheckResolve({offset, mmapio::ByteRange::kToEnd}, container);
   mmapio::CheckPages(offset, length, page_size);

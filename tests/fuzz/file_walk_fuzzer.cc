@@ -28,6 +28,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "tools/file_walk.h"
 
 namespace mmapio::cli {
@@ -35,33 +36,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Reads the input a byte at a time; zeros once it is used up.
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool empty() const { return size_ == 0; }
-  uint8_t Byte() {
-    if (size_ == 0) return 0;
-    --size_;
-    return *data_++;
+// A name of 1 to 4 bytes from the input, never "/", NUL, "." or "..".
+std::string Name(fuzz::FuzzInput& input) {
+  const int length = 1 + input.Byte() % 4;
+  std::string name;
+  for (int i = 0; i < length; ++i) {
+    char c = static_cast<char>(input.Byte());
+    if (c == '/' || c == '\0') c = '_';
+    name += c;
   }
-  // A name of 1 to 4 bytes, never "/", NUL, "." or "..".
-  std::string Name() {
-    const int length = 1 + Byte() % 4;
-    std::string name;
-    for (int i = 0; i < length; ++i) {
-      char c = static_cast<char>(Byte());
-      if (c == '/' || c == '\0') c = '_';
-      name += c;
-    }
-    if (name == "." || name == "..") name += '_';
-    return name;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-};
+  if (name == "." || name == "..") name += '_';
+  return name;
+}
 
 using FileId = std::pair<dev_t, ino_t>;
 
@@ -92,7 +78,7 @@ bool MakeLink(const std::string& target, const std::string& path) {
   return symlink(target.c_str(), path.c_str()) == 0;
 }
 
-Tree Build(Input& input) {
+Tree Build(fuzz::FuzzInput& input) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string base = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/walkXXXXXX");
   FUZZ_CHECK(mkdtemp(base.data()) != nullptr, "mkdtemp");
@@ -107,9 +93,8 @@ Tree Build(Input& input) {
   std::vector<std::string> files;
   for (int made = 0; made < 48 && !input.empty(); ++made) {
     const uint8_t op = input.Byte();
-    const auto [parent, depth] =
-        directories[input.Byte() % directories.size()];
-    const std::string path = absl::StrCat(parent, "/", input.Name());
+    const auto [parent, depth] = directories[input.Byte() % directories.size()];
+    const std::string path = absl::StrCat(parent, "/", Name(input));
     bool ok = false;
     switch (op % 8) {
       case 0:
@@ -123,16 +108,15 @@ Tree Build(Input& input) {
         if (ok) files.push_back(path);
         break;
       case 4:
-        ok = !files.empty() &&
-             link(files[input.Byte() % files.size()].c_str(), path.c_str()) ==
-                 0;
+        ok = !files.empty() && link(files[input.Byte() % files.size()].c_str(),
+                                    path.c_str()) == 0;
         if (ok) files.push_back(path);
         break;
       case 5:
         // To an entry of the tree by its absolute path, or dangling.
-        ok = MakeLink(
-            entries.empty() ? "missing" : entries[input.Byte() % entries.size()],
-            path);
+        ok = MakeLink(entries.empty() ? "missing"
+                                      : entries[input.Byte() % entries.size()],
+                      path);
         break;
       case 6: {
         // Upwards, as far as the directory holding the root.
@@ -150,7 +134,7 @@ Tree Build(Input& input) {
   return tree;
 }
 
-void Walk(Input& input) {
+void Walk(fuzz::FuzzInput& input) {
   const Tree tree = Build(input);
   WalkOptions options;
   const uint8_t flags = input.Byte();
@@ -158,8 +142,8 @@ void Walk(Input& input) {
   options.follow_symlinks = (flags & 2) != 0;
   const bool filtered = (flags & 4) != 0;
   if (filtered) {
-    options.include.push_back(input.Name());
-    options.exclude.push_back(input.Name());
+    options.include.push_back(Name(input));
+    options.exclude.push_back(Name(input));
   }
   std::set<FileId> seen;
   std::vector<std::string> passed;
@@ -207,7 +191,7 @@ void Walk(Input& input) {
 }  // namespace mmapio::cli
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  mmapio::cli::Input input(data, size);
+  mmapio::fuzz::FuzzInput input(data, size);
   mmapio::cli::Walk(input);
   return 0;
 }

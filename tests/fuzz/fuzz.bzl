@@ -20,7 +20,7 @@ def mmapio_fuzz_test(name, srcs, deps = [], **kwargs):
             "//tests/fuzz:fuzzing": ["-fsanitize=fuzzer"],
             "//conditions:default": [],
         }),
-        deps = deps + [":fuzz_check"] + select({
+        deps = deps + [":fuzz_support"] + select({
             "//tests/fuzz:fuzzing": [],
             "//conditions:default": [":replay_main"],
         }),

@@ -38,7 +38,8 @@ void AppendUtf8(uint32_t c, std::string& out) {
 }
 
 // The length of the well-formed UTF-8 sequence at the start of `text`
-// (Unicode's table 3-7), or 0 when there is none.
+// (Unicode's table 3-7), or 0 when there is none. Written apart from
+// tools/format.cc on purpose: the oracle must not share the code it checks.
 size_t Utf8SequenceLength(absl::string_view text) {
   const auto byte = [&](size_t i) {
     return i < text.size() ? static_cast<unsigned char>(text[i]) : 0;
@@ -80,10 +81,10 @@ std::optional<uint32_t> Hex4(absl::string_view text) {
   if (text.size() < 4) return std::nullopt;
   uint32_t value = 0;
   for (const char c : text.substr(0, 4)) {
-    const int digit = absl::ascii_isdigit(c)   ? c - '0'
-                      : c >= 'a' && c <= 'f'   ? c - 'a' + 10
-                      : c >= 'A' && c <= 'F'   ? c - 'A' + 10
-                                               : -1;
+    const int digit = absl::ascii_isdigit(c) ? c - '0'
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                             : -1;
     if (digit < 0) return std::nullopt;
     value = value * 16 + static_cast<uint32_t>(digit);
   }
@@ -166,8 +167,8 @@ void CheckString(absl::string_view text) {
   absl::string_view rest = json;
   const std::optional<std::string> decoded = ParseJsonString(&rest);
   FUZZ_CHECK(decoded.has_value() && rest.empty(), "JsonString(\"",
-             absl::CHexEscape(text), "\") is not a JSON string: ",
-             absl::CHexEscape(json));
+             absl::CHexEscape(text),
+             "\") is not a JSON string: ", absl::CHexEscape(json));
   if (IsUtf8(text)) {
     FUZZ_CHECK(*decoded == text, "JsonString(\"", absl::CHexEscape(text),
                "\") decodes to \"", absl::CHexEscape(*decoded), "\"");
@@ -183,8 +184,7 @@ void CheckLine(absl::string_view text) {
   const std::optional<std::string> value = ParseJsonString(&rest);
   valid = valid && value.has_value() && rest == "}";
   FUZZ_CHECK(valid, "not a JSON object: ", absl::CHexEscape(line));
-  FUZZ_CHECK(*key == *value, "key and value differ: ",
-             absl::CHexEscape(line));
+  FUZZ_CHECK(*key == *value, "key and value differ: ", absl::CHexEscape(line));
 }
 
 }  // namespace

@@ -25,8 +25,8 @@ void CheckSize(absl::string_view text) {
   for (const char c : text) has_digit = has_digit || absl::ascii_isdigit(c);
   FUZZ_CHECK(has_digit, "\"", text, "\" parsed as ", *size);
   const absl::StatusOr<uint64_t> again = ParseSize(absl::StrCat(*size));
-  FUZZ_CHECK(again.ok() && *again == *size, "\"", text, "\" parsed as ",
-             *size, ", which does not parse back");
+  FUZZ_CHECK(again.ok() && *again == *size, "\"", text, "\" parsed as ", *size,
+             ", which does not parse back");
 }
 
 void CheckRange(absl::string_view text) {

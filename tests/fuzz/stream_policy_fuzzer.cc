@@ -15,36 +15,17 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "mmapio/byte_range.h"
 #include "mmapio/internal/stream_policy.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_input.h"
 
 namespace mmapio::internal {
 namespace {
 
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool empty() const { return size_ == 0; }
-  // `bytes` bytes of input as an integer; zeros once it is used up.
-  uint64_t Take(size_t bytes) {
-    uint64_t value = 0;
-    const size_t n = std::min(bytes, size_);
-    std::memcpy(&value, data_, n);
-    data_ += n;
-    size_ -= n;
-    return value;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-};
-
-void Run(Input& input) {
+void Run(fuzz::FuzzInput& input) {
   StreamGeometry geometry;
   geometry.page_size = uint64_t{4096} << (input.Take(1) % 10);
   geometry.shift = input.Take(4) % geometry.page_size;
@@ -105,8 +86,8 @@ void Run(Input& input) {
     }
     const ByteRange range{offset, std::min(length, size - offset)};
     const uint64_t room = kind & 16 ? input.Take(3) * page : ~uint64_t{0};
-    const StreamStep step = policy.Announce(range, (kind & 32) != 0,
-                                            (kind & 64) == 0, room);
+    const StreamStep step =
+        policy.Announce(range, (kind & 32) != 0, (kind & 64) == 0, room);
     const uint64_t window = policy.window();
     FUZZ_CHECK(window >= std::min(options.min_window, options.max_window) &&
                    window <= options.max_window,
@@ -121,8 +102,7 @@ void Run(Input& input) {
                  next_id - 1);
       ++next_id;
       pending.push_back(request.id);
-      FUZZ_CHECK(request.range.length > 0 &&
-                     request.range.offset < size &&
+      FUZZ_CHECK(request.range.length > 0 && request.range.offset < size &&
                      request.range.length <= size - request.range.offset,
                  FormatRange(request.range.offset, request.range.length),
                  " outside a region of ", size);
@@ -153,7 +133,7 @@ void Run(Input& input) {
 }  // namespace mmapio::internal
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  mmapio::internal::Input input(data, size);
+  mmapio::fuzz::FuzzInput input(data, size);
   mmapio::internal::Run(input);
   return 0;
 }

@@ -65,14 +65,16 @@ TEST(ErrnoErrorTest, NamesOperationPathRangeCallAndErrno) {
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("madvise: Input/output error (EIO)")));
   // An errno the C library has no name for still makes a message.
-  EXPECT_THAT(ErrnoError(100000, context, "mmap"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("mmap: ")));
+  EXPECT_THAT(
+      ErrnoError(100000, context, "mmap"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mmap: ")));
 }
 
 TEST(MakeErrorTest, KeepsTheCodeAndShapesTheMessage) {
   EXPECT_THAT(MakeError(absl::StatusCode::kOutOfRange,
-                        {.operation = "Open", .path = "f", .offset = 7,
+                        {.operation = "Open",
+                         .path = "f",
+                         .offset = 7,
                          .length = ByteRange::kToEnd},
                         "past the end"),
               StatusIs(absl::StatusCode::kOutOfRange,

@@ -32,10 +32,10 @@ TEST(IsOkTest, ExplainsAFailureWithTheStatus) {
 TEST(StatusIsTest, MatchesCodeAndMessage) {
   const absl::Status status = absl::OutOfRangeError("truncated underneath");
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kOutOfRange,
-                               "truncated underneath"));
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kOutOfRange,
-                               HasSubstr("underneath")));
+  EXPECT_THAT(status,
+              StatusIs(absl::StatusCode::kOutOfRange, "truncated underneath"));
+  EXPECT_THAT(status,
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("underneath")));
   EXPECT_THAT(status, Not(StatusIs(absl::StatusCode::kDataLoss)));
   EXPECT_THAT(status, Not(StatusIs(absl::StatusCode::kOutOfRange, "other")));
   EXPECT_THAT(absl::StatusOr<std::string>(status),

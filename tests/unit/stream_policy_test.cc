@@ -48,13 +48,16 @@ TEST(StreamPolicyTest, ClassifiesAccessPatterns) {
     AccessPattern expected;
   } kCases[] = {
       {"nothing read yet", {}, AccessPattern::kUnknown},
-      {"a first read at 0 starts a scan", {{0, 100}}, AccessPattern::kSequential},
+      {"a first read at 0 starts a scan",
+       {{0, 100}},
+       AccessPattern::kSequential},
       {"a first read elsewhere", {{kMiB, 100}}, AccessPattern::kUnknown},
       {"reads in turn", Every(0, 4 * kKiB, 4 * kKiB, 8),
        AccessPattern::kSequential},
       {"a byte of every page is a scan", Every(0, kPage, 1, 8),
        AccessPattern::kSequential},
-      {"a whole page skipped, once", {{0, kPage}, {2 * kPage, kPage}},
+      {"a whole page skipped, once",
+       {{0, kPage}, {2 * kPage, kPage}},
        AccessPattern::kRandom},
       {"the same gap twice", Every(kMiB, 64 * kKiB, kPage, 3),
        AccessPattern::kStrided},
@@ -114,7 +117,8 @@ TEST(StreamPolicyTest, RequestsTheStridesAheadOnceEach) {
   EXPECT_EQ(steps[3].arrival, Arrival::kLate);
   EXPECT_EQ(policy.window(), 16 * kPage);
   ahead.clear();
-  for (uint64_t i = 11; i <= 19; ++i) ahead.push_back({kMiB + i * stride, kPage});
+  for (uint64_t i = 11; i <= 19; ++i)
+    ahead.push_back({kMiB + i * stride, kPage});
   EXPECT_THAT(Ranges(steps[3]), ElementsAreArray(ahead));
 }
 
@@ -203,13 +207,18 @@ TEST(StreamPolicyTest, AnnouncedRangesAreRequestedAsTheyStand) {
     std::vector<ByteRange> announced;
     std::vector<ByteRange> expected_last;
   } kCases[] = {
-      {"random", true, {{kMiB, 10 * kKiB}, {5 * kMiB, 3 * kKiB}},
+      {"random",
+       true,
+       {{kMiB, 10 * kKiB}, {5 * kMiB, 3 * kKiB}},
        {{5 * kMiB, kPage}}},
-      {"pages the last announcement requested are left out", true,
+      {"pages the last announcement requested are left out",
+       true,
        {{kMiB, 8 * kKiB}, {9 * kMiB, 3 * kPage}, {9 * kMiB - kPage, 2 * kPage}},
        {{9 * kMiB - kPage, kPage}}},
-      {"the owner advised kRandom: strides are not followed", false,
-       Every(kMiB, 64 * kKiB, kPage, 3), {{kMiB + 128 * kKiB, kPage}}},
+      {"the owner advised kRandom: strides are not followed",
+       false,
+       Every(kMiB, 64 * kKiB, kPage, 3),
+       {{kMiB + 128 * kKiB, kPage}}},
   };
   for (const auto& c : kCases) {
     StreamPolicy policy(Region(64 * kMiB), StreamOptions{});
@@ -234,8 +243,8 @@ TEST(StreamPolicyTest, RequestsAreCutAtTheRegionsEnds) {
   EXPECT_EQ(step.requests[0].page_bytes, kPage);
   // Nearly all of it: the four mapping pages it lies on, cut at both ends.
   StreamPolicy whole(Region(3 * kPage - 50, 100), StreamOptions{});
-  const StreamStep all = whole.Announce({5, 3 * kPage - 60}, true, true,
-                                        kNoLimit);
+  const StreamStep all =
+      whole.Announce({5, 3 * kPage - 60}, true, true, kNoLimit);
   ASSERT_EQ(all.requests.size(), 1u);
   EXPECT_EQ(all.requests[0].range, (ByteRange{0, 3 * kPage - 50}));
   EXPECT_EQ(all.requests[0].page_bytes, 4 * kPage);
