@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mmapio/region.h"
+#include "tests/status_matchers.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
@@ -26,6 +27,7 @@ void PrintTo(const PageRun& run, std::ostream* out) {
 
 namespace {
 
+using ::mmapio::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -50,9 +52,9 @@ class ResidencyTest : public ::testing::Test {
 TEST_F(ResidencyTest, SummaryMatchesMincore) {
   const std::string path = MakePartiallyResidentFile();
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   absl::StatusOr<ResidencySummary> summary = SummarizeResidency(*region);
-  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_THAT(summary, IsOk());
   EXPECT_EQ(summary->pages, 256u);
   EXPECT_EQ(summary->resident_pages, testing::MincoreResidentPages(path));
   EXPECT_EQ(summary->resident_pages, 32u + 1 + 56);
@@ -63,7 +65,7 @@ TEST_F(ResidencyTest, SummaryMatchesMincore) {
 
   absl::StatusOr<ResidencySummary> part = SummarizeResidency(
       *region, {.offset = 10 * kPage + 5, .length = 10 * kPage});
-  ASSERT_TRUE(part.ok()) << part.status();
+  ASSERT_THAT(part, IsOk());
   EXPECT_EQ(part->pages, 11u);          // Pages 10..20.
   EXPECT_EQ(part->resident_pages, 5u);  // Pages 16..20.
 }
@@ -71,9 +73,9 @@ TEST_F(ResidencyTest, SummaryMatchesMincore) {
 TEST_F(ResidencyTest, MapRunsAndPrefixAreExact) {
   const std::string path = MakePartiallyResidentFile();
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   absl::StatusOr<ResidencyMap> map = ResidencyMap::Capture(*region);
-  ASSERT_TRUE(map.ok()) << map.status();
+  ASSERT_THAT(map, IsOk());
   EXPECT_EQ(map->page_count(), 256u);
   EXPECT_EQ(map->resident_pages(), 89u);
   const std::vector<bool> truth = testing::MincorePages(path);
@@ -86,9 +88,9 @@ TEST_F(ResidencyTest, MapRunsAndPrefixAreExact) {
       {101 * kPage, 99 * kPage, false}, {200 * kPage, 56 * kPage, true}};
   EXPECT_EQ(map->Runs(), expected);
   std::vector<PageRun> streamed;
-  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun& run) {
-                streamed.push_back(run);
-              }).ok());
+  ASSERT_THAT(ForEachRun(*region, ByteRange::All(),
+                         [&](const PageRun& run) { streamed.push_back(run); }),
+              IsOk());
   EXPECT_EQ(streamed, expected);
 
   EXPECT_EQ(map->ResidentPrefix(), 0u);
@@ -106,17 +108,17 @@ TEST_F(ResidencyTest, UnalignedRegionRunsAreClippedToTheRange) {
   // The region starts in the middle of page 15.
   absl::StatusOr<Region> region = Region::Open(
       path, {.range = {.offset = 15 * kPage + 100, .length = 40 * kPage}});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::vector<PageRun> runs;
-  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun& run) {
-                runs.push_back(run);
-              }).ok());
+  ASSERT_THAT(ForEachRun(*region, ByteRange::All(),
+                         [&](const PageRun& run) { runs.push_back(run); }),
+              IsOk());
   EXPECT_THAT(runs,
               ElementsAre(PageRun{0, kPage - 100, false},
                           PageRun{kPage - 100, 32 * kPage, true},
                           PageRun{33 * kPage - 100, 7 * kPage + 100, false}));
   absl::StatusOr<ResidencyMap> map = ResidencyMap::Capture(*region);
-  ASSERT_TRUE(map.ok());
+  ASSERT_THAT(map, IsOk());
   EXPECT_EQ(map->page_count(), 41u);
   EXPECT_EQ(map->Runs(), runs);
   EXPECT_EQ(*ResidentPrefix(*region, {.offset = kPage}), 32 * kPage - 100);
@@ -127,12 +129,12 @@ TEST_F(ResidencyTest, CopyOnWriteCountsPrivatePagesWithMincore) {
   testing::WritePatternFile(path, 64 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kCopyOnWrite});
-  ASSERT_TRUE(region.ok());
-  ASSERT_TRUE(region->Evict().ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Evict(), IsOk());
   std::memset(region->MutableBytes()->data() + 3 * kPage, 1, 2 * kPage);
   absl::StatusOr<ResidencySummary> summary =
       SummarizeResidency(*region, {.offset = 3 * kPage, .length = 2 * kPage});
-  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_THAT(summary, IsOk());
   EXPECT_EQ(summary->source, ResidencySource::kMincore);
   EXPECT_EQ(summary->resident_pages, 2u);
   EXPECT_FALSE(summary->dirty_pages.has_value());
@@ -143,17 +145,17 @@ TEST_F(ResidencyTest, DirtyPagesAreReportedUntilSynced) {
   testing::WritePatternFile(path, 64 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(region.ok());
-  ASSERT_TRUE(region->Sync(SyncMode::kSync).ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Sync(SyncMode::kSync), IsOk());
   ASSERT_EQ(fdatasync(region->fd()), 0);
   std::memset(region->MutableBytes()->data(), 7, 8 * kPage);
   absl::StatusOr<ResidencySummary> dirty = SummarizeResidency(*region);
-  ASSERT_TRUE(dirty.ok()) << dirty.status();
+  ASSERT_THAT(dirty, IsOk());
   EXPECT_GE(dirty->dirty_pages.value_or(0) + dirty->writeback_pages.value_or(0),
             8u);
-  ASSERT_TRUE(region->Sync(SyncMode::kSync).ok());
+  ASSERT_THAT(region->Sync(SyncMode::kSync), IsOk());
   absl::StatusOr<ResidencySummary> clean = SummarizeResidency(*region);
-  ASSERT_TRUE(clean.ok());
+  ASSERT_THAT(clean, IsOk());
   EXPECT_EQ(clean->dirty_pages, 0u);
 }
 
@@ -173,14 +175,14 @@ TEST_F(ResidencyTest, TerabyteSparseFileScansInBoundedMemory) {
     // ThreadSanitizer's memory layout leaves no room for a 1 TiB mapping.
     GTEST_SKIP() << region.status();
   }
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
 
   testing::ResetPeakRss();
   const int64_t rss_before = testing::ProcStatusKb("VmRSS");
   std::vector<PageRun> runs;
-  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun& run) {
-                runs.push_back(run);
-              }).ok());
+  ASSERT_THAT(ForEachRun(*region, ByteRange::All(),
+                         [&](const PageRun& run) { runs.push_back(run); }),
+              IsOk());
   const int64_t peak_growth_kb = testing::ProcStatusKb("VmHWM") - rss_before;
   EXPECT_LT(peak_growth_kb, 64 * 1024);
   EXPECT_THAT(runs, ElementsAre(PageRun{0, kWritten, false},
@@ -188,14 +190,14 @@ TEST_F(ResidencyTest, TerabyteSparseFileScansInBoundedMemory) {
                                 PageRun{kWritten + kPage,
                                         kTerabyte - kWritten - kPage, false}));
   absl::StatusOr<ResidencySummary> summary = SummarizeResidency(*region);
-  ASSERT_TRUE(summary.ok());
+  ASSERT_THAT(summary, IsOk());
   EXPECT_EQ(summary->pages, kTerabyte / kPage);
   EXPECT_EQ(summary->resident_pages, 1u);
 }
 
 TEST_F(ResidencyTest, RangesOutsideTheRegionAreOutOfRange) {
   absl::StatusOr<Region> region = Region::Open(MakePartiallyResidentFile());
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   const ByteRange past{.offset = 200 * kPage, .length = 100 * kPage};
   absl::Status status = SummarizeResidency(*region, past).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
@@ -213,14 +215,14 @@ TEST_F(ResidencyTest, EmptyRegionHasNoPages) {
   const std::string path = dir_ + "/empty";
   testing::WritePatternFile(path, 0);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   EXPECT_EQ(SummarizeResidency(*region)->pages, 0u);
   EXPECT_EQ(ResidencyMap::Capture(*region)->page_count(), 0u);
   EXPECT_EQ(*ResidentPrefix(*region, ByteRange::All()), 0u);
   int runs = 0;
-  ASSERT_TRUE(ForEachRun(*region, ByteRange::All(), [&](const PageRun&) {
-                ++runs;
-              }).ok());
+  ASSERT_THAT(
+      ForEachRun(*region, ByteRange::All(), [&](const PageRun&) { ++runs; }),
+      IsOk());
   EXPECT_EQ(runs, 0);
 }
 
@@ -230,7 +232,7 @@ TEST_F(ResidencyTest, NoNumberWhereTheKernelWillNotTell) {
   const std::string path = MakePartiallyResidentFile();
   ASSERT_EQ(chmod(path.c_str(), 0644), 0);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   // A child that is no longer root, holding the region root opened.
   const pid_t child = fork();
   ASSERT_GE(child, 0);
