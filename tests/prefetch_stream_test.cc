@@ -16,9 +16,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mmapio/prefetch.h"
 #include "mmapio/region.h"
+#include "tests/status_matchers.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -38,6 +40,8 @@ extern "C" int getrusage(int who, struct rusage* usage) noexcept {
 
 namespace mmapio {
 namespace {
+
+using ::mmapio::testing::IsOk;
 
 constexpr uint64_t kPage = 4096;
 
@@ -133,7 +137,7 @@ constexpr uint64_t kRequestsPerCallBound = 64;
 // window on every call.
 TEST_F(StreamTest, OneByteOfEveryPageIsSequential) {
   absl::StatusOr<Region> region = ColdRegion("bytes", 16384);  // 64 MiB.
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   for (const bool announce_only : {false, true}) {
@@ -144,8 +148,8 @@ TEST_F(StreamTest, OneByteOfEveryPageIsSequential) {
       if (announce_only) {
         stream.WillRead({.offset = page * kPage, .length = 1});
       } else {
-        ASSERT_TRUE(
-            stream.Read(page * kPage, absl::MakeSpan(&byte, 1)).status.ok());
+        ASSERT_THAT(stream.Read(page * kPage, absl::MakeSpan(&byte, 1)).status,
+                    IsOk());
         ASSERT_EQ(static_cast<char>(byte), testing::PatternByte(page * kPage));
       }
       ASSERT_LE(stream.stats().requests - before, kRequestsPerCallBound)
@@ -163,7 +167,7 @@ TEST_F(StreamTest, OneByteOfEveryPageIsSequential) {
 // same scan as above, at other read sizes.
 TEST_F(StreamTest, StridesShorterThanAPageAreSequential) {
   absl::StatusOr<Region> region = ColdRegion("short", 4096);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   struct Case {
@@ -178,7 +182,7 @@ TEST_F(StreamTest, StridesShorterThanAPageAreSequential) {
     for (uint64_t offset = 0; offset + c.length <= 2048 * kPage;
          offset += c.stride) {
       const uint64_t before = stream.stats().requests;
-      ASSERT_TRUE(stream.Read(offset, absl::MakeSpan(buffer)).status.ok());
+      ASSERT_THAT(stream.Read(offset, absl::MakeSpan(buffer)).status, IsOk());
       ASSERT_LE(stream.stats().requests - before, kRequestsPerCallBound)
           << "offset " << offset;
     }
@@ -194,7 +198,7 @@ TEST_F(StreamTest, PageStridesRequestEachPageOnce) {
   constexpr uint64_t kStride = 16;
   constexpr uint64_t kPages = 16384;
   absl::StatusOr<Region> region = ResidentRegion("strided", kPages);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   for (const bool announce_only : {false, true}) {
@@ -207,7 +211,8 @@ TEST_F(StreamTest, PageStridesRequestEachPageOnce) {
       if (announce_only) {
         stream.WillRead({.offset = offset, .length = 1});
       } else {
-        ASSERT_TRUE(stream.Read(offset, absl::MakeSpan(&byte, 1)).status.ok());
+        ASSERT_THAT(stream.Read(offset, absl::MakeSpan(&byte, 1)).status,
+                    IsOk());
         ASSERT_EQ(static_cast<char>(byte), testing::PatternByte(offset));
       }
       ASSERT_LE(stream.stats().requests - before, kRequestsPerCallBound)
@@ -237,8 +242,8 @@ TEST_F(StreamTest, StatsCountWholePages) {
   (void)testing::MakeResident(path, {});
   absl::StatusOr<Region> region = Region::Open(
       path, {.range = {.offset = kPage / 2, .length = ByteRange::kToEnd}});
-  ASSERT_TRUE(region.ok()) << region.status();
-  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Advise(Advice::kRandom), IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   PrefetchStream stream(*engine, *region);
@@ -260,7 +265,7 @@ TEST_F(StreamTest, WillReadNeverWaitsForRequestsInFlight) {
   testing::ScopedEioFilesystem fs(64 * kPage, {});
   if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
   absl::StatusOr<Region> region = Region::Open(fs.path());
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   PrefetchStream stream(*engine, *region, {.max_bytes_in_flight = 2 * kPage});
@@ -283,7 +288,7 @@ TEST_F(StreamTest, WillReadNeverWaitsForRequestsInFlight) {
 // calls around every one.
 TEST_F(StreamTest, ReadsAreMeasuredOnASample) {
   absl::StatusOr<Region> region = ResidentRegion("measured", 4096);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   std::vector<std::byte> page(kPage);
@@ -291,7 +296,7 @@ TEST_F(StreamTest, ReadsAreMeasuredOnASample) {
     PrefetchStream stream(*engine, *region);
     GetrusageCounter counter;
     for (uint64_t offset = 0; offset < 4096 * kPage; offset += kPage) {
-      ASSERT_TRUE(stream.Read(offset, absl::MakeSpan(page)).status.ok());
+      ASSERT_THAT(stream.Read(offset, absl::MakeSpan(page)).status, IsOk());
     }
     EXPECT_LE(counter.calls(), 4096 / 4);
   }
@@ -302,8 +307,8 @@ TEST_F(StreamTest, ReadsAreMeasuredOnASample) {
     GetrusageCounter counter;
     std::byte byte;
     for (uint64_t i = 0; i < 256; ++i) {
-      ASSERT_TRUE(
-          stream.Read(i * 16 * kPage, absl::MakeSpan(&byte, 1)).status.ok());
+      ASSERT_THAT(stream.Read(i * 16 * kPage, absl::MakeSpan(&byte, 1)).status,
+                  IsOk());
     }
     EXPECT_EQ(stream.pattern(), AccessPattern::kStrided);
     EXPECT_LE(counter.calls(), 256 / 4);
@@ -315,7 +320,7 @@ TEST_F(StreamTest, ReadsAreMeasuredOnASample) {
 // the advice goes when the pattern changes and with the stream.
 TEST_F(StreamTest, SequentialReadingIsLeftToTheKernelsReadahead) {
   absl::StatusOr<Region> region = ColdRegion("seq", 4096);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   std::vector<std::byte> buffer(16 * kPage);
@@ -324,7 +329,7 @@ TEST_F(StreamTest, SequentialReadingIsLeftToTheKernelsReadahead) {
     const int64_t faults = MajorFaultsOfThisThread();
     for (uint64_t offset = 0; offset < 4096 * kPage; offset += buffer.size()) {
       CopyResult copied = stream.Read(offset, absl::MakeSpan(buffer));
-      ASSERT_TRUE(copied.status.ok()) << copied.status;
+      ASSERT_THAT(copied.status, IsOk());
       ASSERT_EQ(std::memcmp(buffer.data(),
                             testing::Pattern(offset, buffer.size()).data(),
                             buffer.size()),
@@ -342,11 +347,11 @@ TEST_F(StreamTest, SequentialReadingIsLeftToTheKernelsReadahead) {
     EXPECT_EQ(stream.stats().wasted_bytes, 0u);
     // A jump ends the run and the advice; a new run of 1 MiB brings it
     // back.
-    ASSERT_TRUE(stream.Read(10 * kPage, absl::MakeSpan(buffer)).status.ok());
+    ASSERT_THAT(stream.Read(10 * kPage, absl::MakeSpan(buffer)).status, IsOk());
     EXPECT_FALSE(AdvisedSequential(*region));
     for (uint64_t offset = 1000 * kPage; offset < 1400 * kPage;
          offset += buffer.size()) {
-      ASSERT_TRUE(stream.Read(offset, absl::MakeSpan(buffer)).status.ok());
+      ASSERT_THAT(stream.Read(offset, absl::MakeSpan(buffer)).status, IsOk());
     }
     EXPECT_TRUE(AdvisedSequential(*region));
   }
@@ -357,9 +362,9 @@ TEST_F(StreamTest, SequentialReadingIsLeftToTheKernelsReadahead) {
 // a region advised kRandom as it is, and reads nothing ahead on it.
 TEST_F(StreamTest, RandomAdviceMeansNoReadAhead) {
   absl::StatusOr<Region> region = ColdRegion("advised", 1024);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   const std::string& path = region->path();
-  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
+  ASSERT_THAT(region->Advise(Advice::kRandom), IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   PrefetchStream stream(*engine, *region);
@@ -373,7 +378,7 @@ TEST_F(StreamTest, RandomAdviceMeansNoReadAhead) {
 
 TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
   absl::StatusOr<Region> region = ColdRegion("strided", 1024);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   const std::string& path = region->path();
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
@@ -398,7 +403,7 @@ TEST_F(StreamTest, StridedReadingPrefetchesTheNextStrides) {
 
 TEST_F(StreamTest, RandomReadingShrinksTheWindowAndReadsNoMore) {
   absl::StatusOr<Region> region = ColdRegion("random", 4096);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine();
   ASSERT_NE(engine, nullptr);
   PrefetchStream stream(*engine, *region,
@@ -413,7 +418,7 @@ TEST_F(StreamTest, RandomReadingShrinksTheWindowAndReadsNoMore) {
     const uint64_t offset =
         i < 4 ? i * 8 * kPage
               : ((x = x * 6364136223846793005ull + 1) >> 33) % 4096 * kPage;
-    ASSERT_TRUE(stream.Read(offset, absl::MakeSpan(page)).status.ok());
+    ASSERT_THAT(stream.Read(offset, absl::MakeSpan(page)).status, IsOk());
     if (i == 3) strides_requested = stream.stats().requests;
   }
   stream.Drain();
