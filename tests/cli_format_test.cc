@@ -4,12 +4,16 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mmapio/byte_range.h"
+#include "tests/status_matchers.h"
 #include "tools/format.h"
 
 namespace mmapio::cli {
 namespace {
+
+using ::mmapio::testing::IsOk;
 
 TEST(ParseSizeTest, TakesNumbersWithBinaryUnits) {
   const struct {
@@ -32,7 +36,7 @@ TEST(ParseSizeTest, TakesNumbersWithBinaryUnits) {
   };
   for (const auto& [text, value] : kCases) {
     absl::StatusOr<uint64_t> parsed = ParseSize(text);
-    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.status();
+    ASSERT_THAT(parsed, IsOk()) << text;
     EXPECT_EQ(*parsed, value) << text;
   }
 }
@@ -78,7 +82,7 @@ TEST(ParseRangeTest, TakesStartEndWithOneSideOptional) {
   };
   for (const auto& [text, range] : kCases) {
     absl::StatusOr<ByteRange> parsed = ParseRange(text);
-    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.status();
+    ASSERT_THAT(parsed, IsOk()) << text;
     EXPECT_EQ(parsed->offset, range.offset) << text;
     EXPECT_EQ(parsed->length, range.length) << text;
   }
