@@ -89,13 +89,20 @@ absl::Status PageFailureStatus(const FailedPage& failed,
   const size_t page = PageSize();
   PageFailureFacts facts{.poisoned = failed.poisoned, .write = failed.write};
   absl::StatusOr<uint64_t> file_size;
-  for (int look = 0; look < 3 && !facts.poisoned; ++look) {
+  const auto past_end = [&] {
     file_size = FileSize(failed.fd, context);
-    facts.past_end_of_file =
-        file_size.ok() &&
-        failed.page_file_offset >= (*file_size + page - 1) / page * page;
+    return file_size.ok() &&
+           failed.page_file_offset >= (*file_size + page - 1) / page * page;
+  };
+  for (int look = 0; look < 3 && !facts.poisoned; ++look) {
+    // The size on both sides of the retry: to fool a look, the file must
+    // be truncated below the page and grow back over it in between.
+    facts.past_end_of_file = past_end();
     facts.reads_now = !facts.past_end_of_file && !failed.write &&
                       PopulateRead(failed.page, page) == 0;
+    if (!facts.past_end_of_file && !facts.reads_now) {
+      facts.past_end_of_file = past_end();
+    }
     facts.no_space = NoSpaceForPage(failed.fd, failed.write);
     if (ClassifyPageFailure(facts) != PageFailureKind::kUnreadable) break;
   }

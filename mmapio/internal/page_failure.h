@@ -54,9 +54,10 @@ struct FailedPage {
 
 // Looks at the file (and tries the page again) to say why `failed` could
 // not be provided; the message names `cause` ("SIGBUS",
-// "madvise(MADV_POPULATE_READ)") and the file offset. The file is looked
-// at up to three times: a file being truncated and restored meanwhile can
-// fool one look, not three.
+// "madvise(MADV_POPULATE_READ)") and the file offset. A look reads the
+// file's size, tries the page again and reads the size again; there are up
+// to three: a file being truncated and restored meanwhile can fool one
+// look, not three.
 absl::Status PageFailureStatus(const FailedPage& failed,
                                absl::string_view cause,
                                const OpContext& context);
