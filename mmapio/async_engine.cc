@@ -48,10 +48,13 @@ absl::Status DeadlineError(const OpContext& context) {
 // that delivers it.
 class AsyncRequest {
  public:
-  // A request without `done` is a blocking wait.
-  AsyncRequest(const Region& region, ByteRange range,
-               AsyncEngine::Callback done, const RequestOptions& options)
-      : blocking(done == nullptr),
+  // A request without `done` is a blocking wait. `engine_mutex` is the
+  // engine's, which guards the request's state.
+  AsyncRequest(internal::Mutex& engine_mutex, const Region& region,
+               ByteRange range, AsyncEngine::Callback done,
+               const RequestOptions& options)
+      : mutex(engine_mutex),
+        blocking(done == nullptr),
         region_(region),
         range_(*ResolveWithin(range, region.size())),
         deadline_(options.deadline),
@@ -75,27 +78,46 @@ class AsyncRequest {
   void ListenForCancel(AsyncEngine::Shared& shared);
 
   // Runs the callback with the outcome, on the delivering thread.
-  void Deliver() {
+  void Deliver() ABSL_LOCKS_EXCLUDED(mutex) {
+    AsyncEngine::Callback done = std::move(done_);
+    done(TakeOutcome());
+  }
+
+  // For a blocking wait: returns once the request has finished, or
+  // finishes it with DeadlineExceeded at `deadline`.
+  void WaitFinished(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mutex) {
+    MutexLock lock(&mutex);
+    while (!finished) {
+      if (deadline == absl::InfiniteFuture()) {
+        finished_cv.Wait(&mutex);
+      } else if (finished_cv.WaitUntil(&mutex, deadline) && !finished) {
+        finished = true;
+        status = DeadlineExceeded();
+      }
+    }
+  }
+
+  // The outcome, once finished.
+  absl::StatusOr<ResidentView> TakeOutcome() ABSL_LOCKS_EXCLUDED(mutex) {
     // Waits for a cancel that is running on another thread right now.
     on_cancel_.reset();
-    AsyncEngine::Callback done = std::move(done_);
-    done(Outcome());
+    absl::Status final_status;
+    {
+      MutexLock lock(&mutex);
+      final_status = std::move(status);
+    }
+    if (!final_status.ok()) return final_status;
+    return ResidentView(region_, range_);
   }
 
-  // A blocking wait's outcome, once finished.
-  absl::StatusOr<ResidentView> TakeOutcome() {
-    on_cancel_.reset();
-    return Outcome();
-  }
-
+  Mutex& mutex;
   // A thread waits on `finished_cv` instead of a callback.
   const bool blocking;
-  internal::CondVar finished_cv;
-  // Guarded by the engine's mutex.
-  bool finished = false;
-  absl::Status status;
+  CondVar finished_cv;
+  bool finished ABSL_GUARDED_BY(mutex) = false;
+  absl::Status status ABSL_GUARDED_BY(mutex);
   // Whether the engine has taken it into its pending set.
-  bool registered = false;
+  bool registered ABSL_GUARDED_BY(mutex) = false;
   // Stopped when the request finishes: a read not yet dispatched is then
   // dropped.
   std::stop_source abandon;
@@ -106,11 +128,6 @@ class AsyncRequest {
     AsyncRequest* request;
     void operator()() const noexcept;
   };
-
-  absl::StatusOr<ResidentView> Outcome() const {
-    if (!status.ok()) return status;
-    return ResidentView(region_, range_);
-  }
 
   const Region& region_;
   const ByteRange range_;
@@ -170,6 +187,7 @@ void AsyncEngine::Shared::Finish(AsyncRequest* request, absl::Status status) {
   bool wake = false;
   {
     internal::MutexLock lock(&mutex);
+    request->mutex.AssertHeld();
     if (request->finished) return;
     request->finished = true;
     request->status = std::move(status);
@@ -357,6 +375,7 @@ void AsyncEngine::Start(std::shared_ptr<AsyncRequest> request) {
   request->ListenForCancel(*shared_);
   {
     internal::MutexLock lock(&shared_->mutex);
+    request->mutex.AssertHeld();
     if (shared_->shutting_down && !request->finished) {
       request->finished = true;
       request->status = request->Cancelled(internal::kShuttingDown);
@@ -398,8 +417,8 @@ void AsyncEngine::EnsureResident(const Region& region, ByteRange range,
     done(*std::move(now));
     return;
   }
-  Start(
-      std::make_shared<AsyncRequest>(region, range, std::move(done), options));
+  Start(std::make_shared<AsyncRequest>(shared_->mutex, region, range,
+                                       std::move(done), options));
 }
 
 namespace {
@@ -468,7 +487,7 @@ AsyncEngine::Awaitable AsyncEngine::Resident(const Region& region,
 
 void AsyncEngine::Awaitable::await_suspend(std::coroutine_handle<> coroutine) {
   engine_->Start(std::make_shared<AsyncRequest>(
-      *region_, range_,
+      engine_->shared_->mutex, *region_, range_,
       [this, coroutine](absl::StatusOr<ResidentView> view) {
         result_ = std::move(view);
         coroutine.resume();
@@ -483,26 +502,14 @@ absl::StatusOr<ResidentView> AsyncEngine::WaitResident(const Region& region,
           TryNow(region, range, options)) {
     return *std::move(now);
   }
-  auto request =
-      std::make_shared<AsyncRequest>(region, range, nullptr, options);
+  auto request = std::make_shared<AsyncRequest>(shared_->mutex, region, range,
+                                                nullptr, options);
   request->ListenForCancel(*shared_);
   Read(request);
   // Called from a callback inside Poll, the read would wait for the turn's
   // end otherwise.
   PrefetchEngine::Batch::Flush();
-  {
-    internal::MutexLock lock(&shared_->mutex);
-    while (!request->finished) {
-      if (options.deadline == absl::InfiniteFuture()) {
-        request->finished_cv.Wait(&shared_->mutex);
-      } else if (request->finished_cv.WaitUntil(&shared_->mutex,
-                                                options.deadline) &&
-                 !request->finished) {
-        request->finished = true;
-        request->status = request->DeadlineExceeded();
-      }
-    }
-  }
+  request->WaitFinished(options.deadline);
   return request->TakeOutcome();
 }
 
