@@ -60,9 +60,10 @@ CopyResult Copy(const Region& region, absl::string_view operation,
     return {status, 0};
   }
   if (n == 0) return {absl::OkStatus(), 0};
-  const size_t left = internal::CopyGuarded(
-      destination, source, n,
-      write ? internal::MappedSide::kDestination : internal::MappedSide::kSource);
+  const size_t left =
+      internal::CopyGuarded(destination, source, n,
+                            write ? internal::MappedSide::kDestination
+                                  : internal::MappedSide::kSource);
   if (left == 0) return {absl::OkStatus(), n};
   return {
       FaultStatus(region, operation, offset, n, internal::LastFault(), write),

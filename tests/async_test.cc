@@ -436,11 +436,11 @@ int ThreadsBlockedInTheKernel() {
 TEST_P(StalledReadTest, DestroyingTheEngineDoesNotWaitForBlockedReads) {
   std::vector<std::optional<absl::Status>> outcomes(8);
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    engine().EnsureResident(
-        region(), {.offset = i * 8 * kPage, .length = kPage},
-        [&outcomes, i](absl::StatusOr<ResidentView> view) {
-          outcomes[i] = view.status();
-        });
+    engine().EnsureResident(region(),
+                            {.offset = i * 8 * kPage, .length = kPage},
+                            [&outcomes, i](absl::StatusOr<ResidentView> view) {
+                              outcomes[i] = view.status();
+                            });
   }
   // Wait until reads are blocked in the kernel, not just queued.
   while (ThreadsBlockedInTheKernel() == 0) {

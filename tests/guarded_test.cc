@@ -366,8 +366,7 @@ TEST_F(GuardedTest, PopulateOfATruncatedRangeNamesItsFirstMissingPage) {
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("at file offset 86016: "));
   EXPECT_THAT(std::string(status.message()), HasSubstr("82020 bytes now"));
-  EXPECT_THAT(std::string(status.message()),
-              HasSubstr("truncated underneath"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("truncated underneath"));
   std::optional<FaultInfo> fault = GetFaultInfo(status);
   ASSERT_TRUE(fault.has_value()) << status;
   EXPECT_EQ(fault->file_offset, 21 * kPage);

@@ -177,8 +177,8 @@ TEST_P(BackendTest, TruncationArrivesAsOutOfRange) {
   ASSERT_NE(engine, nullptr);
   // Chunks inside the file and past its end; a range of more than 2 MiB
   // too, which the workers backend reads by faulting, without advice.
-  for (const ByteRange range : {ByteRange{12 * kPage, 8 * kPage},
-                                ByteRange{8 * kPage, 1000 * kPage}}) {
+  for (const ByteRange range :
+       {ByteRange{12 * kPage, 8 * kPage}, ByteRange{8 * kPage, 1000 * kPage}}) {
     absl::Status gone = engine->PrefetchAndWait(*region, range);
     EXPECT_EQ(gone.code(), absl::StatusCode::kOutOfRange) << gone;
     EXPECT_THAT(gone.message(), HasSubstr("at file offset 65536: "));

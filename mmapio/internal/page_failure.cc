@@ -53,8 +53,8 @@ std::byte* FirstNotResident(std::byte* at, std::byte* end,
   constexpr size_t kWindowPages = 1024;
   unsigned char resident[kWindowPages];
   for (std::byte* window = at; window < end;) {
-    const size_t pages =
-        std::min<size_t>(kWindowPages, static_cast<size_t>(end - window) / page);
+    const size_t pages = std::min<size_t>(
+        kWindowPages, static_cast<size_t>(end - window) / page);
     if (!QueryResidency(window, pages * page, resident, context).ok()) {
       return at;
     }
@@ -69,10 +69,9 @@ std::byte* FirstNotResident(std::byte* at, std::byte* end,
 }  // namespace
 
 void AttachFaultInfo(absl::Status& status, const FaultInfo& fault) {
-  status.SetPayload(kFaultPayload,
-                    absl::Cord(absl::StrCat(fault.file_offset, "\n",
-                                            fault.address, "\n", fault.si_code,
-                                            "\n", fault.path)));
+  status.SetPayload(kFaultPayload, absl::Cord(absl::StrCat(
+                                       fault.file_offset, "\n", fault.address,
+                                       "\n", fault.si_code, "\n", fault.path)));
 }
 
 PageFailureKind ClassifyPageFailure(const PageFailureFacts& facts) {
@@ -159,10 +158,9 @@ absl::Status PopulateFileMemory(int fd, std::byte* address, size_t length,
       failed.fd = fd;
       failed.page = candidate;
       failed.page_file_offset = offset;
-      failed.fault =
-          FaultInfo{offset, reinterpret_cast<uintptr_t>(candidate),
-                    err == EHWPOISON ? BUS_MCEERR_AR : BUS_ADRERR,
-                    std::string(context.path)};
+      failed.fault = FaultInfo{offset, reinterpret_cast<uintptr_t>(candidate),
+                               err == EHWPOISON ? BUS_MCEERR_AR : BUS_ADRERR,
+                               std::string(context.path)};
       failed.poisoned = err == EHWPOISON;
       return PageFailureStatus(failed, "madvise(MADV_POPULATE_READ)", context);
     }

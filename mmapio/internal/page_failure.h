@@ -44,10 +44,10 @@ PageFailureKind ClassifyPageFailure(const PageFailureFacts& facts);
 
 // A page that could not be provided.
 struct FailedPage {
-  int fd = -1;                   // The mapped file.
-  std::byte* page = nullptr;     // The page's address in the mapping.
+  int fd = -1;                // The mapped file.
+  std::byte* page = nullptr;  // The page's address in the mapping.
   uint64_t page_file_offset = 0;
-  FaultInfo fault;               // The byte that failed, for the payload.
+  FaultInfo fault;  // The byte that failed, for the payload.
   bool poisoned = false;
   bool write = false;
 };
@@ -68,8 +68,7 @@ absl::Status PageFailureStatus(const FailedPage& failed,
 // for it; other failures as PopulateError (platform.h). OK when every page
 // reads by the time the failure is looked into.
 absl::Status PopulateFileMemory(int fd, std::byte* address, size_t length,
-                                uint64_t file_offset,
-                                const OpContext& context);
+                                uint64_t file_offset, const OpContext& context);
 
 // The payload of a fault Status, and back (GetFaultInfo in fault.h).
 void AttachFaultInfo(absl::Status& status, const FaultInfo& fault);

@@ -132,9 +132,8 @@ class IoUringBackend : public PrefetchBackendImpl {
     // The kernel says only that some page failed: ask again, page by page,
     // which one and why.
     const PrefetchChunk& chunk = request.chunks()[op.chunk];
-    return PopulateFileMemory(static_cast<int>(request.stream()),
-                              chunk.address, chunk.length, chunk.file_offset,
-                              context);
+    return PopulateFileMemory(static_cast<int>(request.stream()), chunk.address,
+                              chunk.length, chunk.file_offset, context);
   }
 
   // Its submission queue is filled under submit_mutex_; its completion

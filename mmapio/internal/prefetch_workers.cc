@@ -141,9 +141,9 @@ class WorkersBackend : public PrefetchBackendImpl {
       return MakeError(absl::StatusCode::kCancelled, context, "abandoned");
     }
     const PrefetchChunk& chunk = request.chunks()[i];
-    absl::Status status = PopulateFileMemory(
-        static_cast<int>(request.stream()), chunk.address, chunk.length,
-        chunk.file_offset, context);
+    absl::Status status =
+        PopulateFileMemory(static_cast<int>(request.stream()), chunk.address,
+                           chunk.length, chunk.file_offset, context);
     if (status.code() == absl::StatusCode::kUnimplemented) {
       status = TouchChunk(request, i, context);
     }
