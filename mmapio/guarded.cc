@@ -1,7 +1,6 @@
 #include "mmapio/guarded.h"
 
 #include <setjmp.h>
-#include <signal.h>
 
 #include <cstdint>
 #include <optional>
@@ -32,21 +31,10 @@ absl::Status CheckRange(const Region& region, absl::string_view operation,
 absl::Status FaultStatus(const Region& region, absl::string_view operation,
                          uint64_t offset, uint64_t length,
                          const internal::FaultRecord& fault, bool write) {
-  const uintptr_t data = reinterpret_cast<uintptr_t>(region.bytes().data());
-  const uint64_t page = region.page_size();
-  const uintptr_t page_address = fault.address / page * page;
-  internal::FailedPage failed;
-  failed.fd = region.fd();
-  failed.page = reinterpret_cast<std::byte*>(page_address);
-  failed.page_file_offset = region.offset() + page_address - data;
-  failed.fault = FaultInfo{region.offset() + (fault.address - data),
-                           fault.address, fault.si_code, region.path()};
-  failed.poisoned =
-      fault.si_code == BUS_MCEERR_AR || fault.si_code == BUS_MCEERR_AO;
-  failed.write = write;
   return internal::PageFailureStatus(
-      failed, "SIGBUS",
-      internal::RegionContext(region, operation, offset, length));
+      internal::FaultedPage(region.fd(), region.bytes().data(), region.offset(),
+                            fault.address, fault.si_code, region.path(), write),
+      "SIGBUS", internal::RegionContext(region, operation, offset, length));
 }
 
 CopyResult Copy(const Region& region, absl::string_view operation,

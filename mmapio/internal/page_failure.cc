@@ -82,6 +82,23 @@ PageFailureKind ClassifyPageFailure(const PageFailureFacts& facts) {
   return PageFailureKind::kUnreadable;
 }
 
+FailedPage FaultedPage(int fd, const std::byte* mapped, uint64_t mapped_offset,
+                       uintptr_t address, int si_code, absl::string_view path,
+                       bool write) {
+  const auto base = reinterpret_cast<uintptr_t>(mapped);
+  const uintptr_t page_address = address / PageSize() * PageSize();
+  FailedPage failed;
+  failed.fd = fd;
+  failed.page = reinterpret_cast<std::byte*>(page_address);
+  // Unsigned arithmetic: the page may start before `mapped`.
+  failed.page_file_offset = mapped_offset + (page_address - base);
+  failed.fault = FaultInfo{mapped_offset + (address - base), address, si_code,
+                           std::string(path)};
+  failed.poisoned = si_code == BUS_MCEERR_AR || si_code == BUS_MCEERR_AO;
+  failed.write = write;
+  return failed;
+}
+
 absl::Status PageFailureStatus(const FailedPage& failed,
                                absl::string_view cause,
                                const OpContext& context) {

@@ -52,6 +52,12 @@ struct FailedPage {
   bool write = false;
 };
 
+// The page of a SIGBUS at `address` (with `si_code`) in a mapping of `fd`
+// whose byte `mapped` holds file offset `mapped_offset`.
+FailedPage FaultedPage(int fd, const std::byte* mapped, uint64_t mapped_offset,
+                       uintptr_t address, int si_code, absl::string_view path,
+                       bool write);
+
 // Looks at the file (and tries the page again) to say why `failed` could
 // not be provided; the message names `cause` ("SIGBUS",
 // "madvise(MADV_POPULATE_READ)") and the file offset. A look reads the

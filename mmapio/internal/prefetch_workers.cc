@@ -11,11 +11,8 @@
 // that finds its chunk ready goes on to the next without sleeping: under
 // load, one wake-up serves many completions.
 
-#include <signal.h>
-
 #include <deque>
 #include <memory>
-#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -42,14 +39,11 @@ absl::Status TouchChunk(const PrefetchRequest& request, size_t i,
   for (size_t at = 0; at < chunk.length; at += page) {
     if (LoadGuarded(chunk.address + at, 1).faulted != 0) {
       const FaultRecord fault = LastFault();
-      FailedPage failed;
-      failed.fd = static_cast<int>(request.stream());
-      failed.page = chunk.address + at;
-      failed.page_file_offset = chunk.file_offset + at;
-      failed.fault = FaultInfo{chunk.file_offset + at, fault.address,
-                               fault.si_code, std::string(context.path)};
-      failed.poisoned = fault.si_code == BUS_MCEERR_AR;
-      return PageFailureStatus(failed, "SIGBUS", context);
+      return PageFailureStatus(
+          FaultedPage(static_cast<int>(request.stream()), chunk.address,
+                      chunk.file_offset, fault.address, fault.si_code,
+                      context.path, /*write=*/false),
+          "SIGBUS", context);
     }
   }
   return absl::OkStatus();
