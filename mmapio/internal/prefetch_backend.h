@@ -11,6 +11,7 @@
 #ifndef MMAPIO_INTERNAL_PREFETCH_BACKEND_H_
 #define MMAPIO_INTERNAL_PREFETCH_BACKEND_H_
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 
@@ -35,11 +36,11 @@ class PrefetchBackendImpl {
   // at a time.
   virtual void Submit(PrefetchRequest* request) = 0;
 
-  // Records that a chunk of `request` completed with `status`; finishes the
-  // request after its last chunk.
-  static void ChunkDone(PrefetchRequest* request, absl::Status status,
-                        const RequestFinisher& finish) {
-    if (request->ChunkDone(std::move(status))) {
+  // Records that chunk `chunk` of `request` completed with `status`;
+  // finishes the request after its last chunk.
+  static void ChunkDone(PrefetchRequest* request, size_t chunk,
+                        absl::Status status, const RequestFinisher& finish) {
+    if (request->ChunkDone(chunk, std::move(status))) {
       finish(request, request->TakeStatus());
     }
   }

@@ -106,7 +106,7 @@ class IoUringBackend : public PrefetchBackendImpl {
       if (data == 0) continue;  // A WILLNEED that failed: only a hint.
       published_.load(std::memory_order_acquire);
       const std::unique_ptr<ChunkOp> op(reinterpret_cast<ChunkOp*>(data));
-      ChunkDone(op->request, Outcome(*op, result), finish_);
+      ChunkDone(op->request, op->chunk, Outcome(*op, result), finish_);
     }
   }
 

@@ -20,7 +20,7 @@ class MadviseBackend : public PrefetchBackendImpl {
     const size_t chunks = request->chunks().size();
     for (size_t i = 0; i < chunks; ++i) {
       const PrefetchChunk& chunk = request->chunks()[i];
-      ChunkDone(request,
+      ChunkDone(request, i,
                 AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
                              request->ContextOf(i)),
                 finish_);

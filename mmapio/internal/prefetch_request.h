@@ -73,17 +73,21 @@ class PrefetchRequest {
     return OpContext{operation_, path_, chunks_.front().file_offset, bytes_};
   }
 
-  // Records that one chunk finished with `status`. Returns true for the last
-  // one, whose caller then owns the request's completion.
-  bool ChunkDone(absl::Status status) {
+  // Records that chunk `chunk` finished with `status`. Returns true for the
+  // last one, whose caller then owns the request's completion.
+  bool ChunkDone(size_t chunk, absl::Status status) {
     if (!status.ok()) {
       MutexLock lock(&mutex_);
-      if (first_error_.ok()) first_error_ = std::move(status);
+      if (chunk < first_error_chunk_) {
+        first_error_chunk_ = chunk;
+        first_error_ = std::move(status);
+      }
     }
     return remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1;
   }
 
-  // The first error of a chunk, or OK; once every chunk is done.
+  // The error of the first chunk in the file that failed (whichever failed
+  // first in time), or OK; once every chunk is done.
   absl::Status TakeStatus() {
     MutexLock lock(&mutex_);
     return std::move(first_error_);
@@ -106,6 +110,7 @@ class PrefetchRequest {
   std::function<void(absl::Status)> done_;
   std::atomic<size_t> remaining_;
   Mutex mutex_;
+  size_t first_error_chunk_ ABSL_GUARDED_BY(mutex_) = SIZE_MAX;
   absl::Status first_error_ ABSL_GUARDED_BY(mutex_);
 };
 

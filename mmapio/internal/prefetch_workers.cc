@@ -122,7 +122,7 @@ class WorkersBackend : public PrefetchBackendImpl {
       }
       for (size_t i = task.first; i < task.end; ++i) {
         // The last ChunkDone frees the request.
-        ChunkDone(task.request, Populate(*task.request, i), finish_);
+        ChunkDone(task.request, i, Populate(*task.request, i), finish_);
       }
     }
   }
