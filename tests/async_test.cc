@@ -24,11 +24,13 @@
 #include "mmapio/event_loop.h"
 #include "mmapio/region.h"
 #include "tests/poll_until.h"
+#include "tests/status_matchers.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
 namespace {
 
+using ::mmapio::testing::IsOk;
 using ::testing::HasSubstr;
 using testing::PollUntil;
 
@@ -76,7 +78,7 @@ class AsyncTest : public ::testing::TestWithParam<PrefetchBackend> {
 TEST_P(AsyncTest, CallbackRunsOnThePollingThreadWithTheBytesResident) {
   const std::string path = ColdFile(256);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<AsyncEngine> engine = Engine();
   ASSERT_NE(engine, nullptr);
   const ByteRange range{.offset = 100 * kPage + 5, .length = 3 * kPage};
@@ -84,18 +86,20 @@ TEST_P(AsyncTest, CallbackRunsOnThePollingThreadWithTheBytesResident) {
   engine->EnsureResident(
       *region, range, [&](absl::StatusOr<ResidentView> view) {
         called = true;
-        ASSERT_TRUE(view.ok()) << view.status();
+        ASSERT_THAT(view, IsOk());
         EXPECT_EQ(view->range(), range);
         const std::vector<bool> pages = testing::MincorePages(path);
         for (uint64_t page = 100; page <= 103; ++page) EXPECT_TRUE(pages[page]);
         std::string copy(view->size(), '\0');
-        ASSERT_TRUE(view->CopyTo(0, absl::MakeSpan(reinterpret_cast<std::byte*>(
-                                                       copy.data()),
-                                                   copy.size()))
-                        .status.ok());
+        ASSERT_THAT(
+            view->CopyTo(
+                    0, absl::MakeSpan(reinterpret_cast<std::byte*>(copy.data()),
+                                      copy.size()))
+                .status,
+            IsOk());
         EXPECT_EQ(copy, testing::Pattern(range.offset, range.length));
         absl::StatusOr<uint8_t> first = view->Load<uint8_t>(0);
-        ASSERT_TRUE(first.ok());
+        ASSERT_THAT(first, IsOk());
         EXPECT_EQ(static_cast<char>(*first),
                   testing::PatternByte(range.offset));
         EXPECT_EQ(view->Load<uint64_t>(range.length - 4).status().code(),
@@ -109,14 +113,14 @@ TEST_P(AsyncTest, ResidentRangeCompletesInlineWithoutSuspending) {
   const std::string path = ColdFile(64);
   testing::PinnedPages pinned = testing::MakeResident(path, {{0, 64}});
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<AsyncEngine> engine = Engine();
   ASSERT_NE(engine, nullptr);
   const std::thread::id caller = std::this_thread::get_id();
   bool called = false;
   engine->EnsureResident(*region, {.offset = 0, .length = 64 * kPage},
                          [&](absl::StatusOr<ResidentView> view) {
-                           EXPECT_TRUE(view.ok());
+                           EXPECT_THAT(view, IsOk());
                            EXPECT_EQ(std::this_thread::get_id(), caller);
                            called = true;
                          });
@@ -127,7 +131,7 @@ TEST_P(AsyncTest, ResidentRangeCompletesInlineWithoutSuspending) {
   [&]() -> DetachedTask {
     absl::StatusOr<ResidentView> view =
         co_await engine->Resident(*region, {.offset = 8 * kPage, .length = 8});
-    EXPECT_TRUE(view.ok());
+    EXPECT_THAT(view, IsOk());
     finished = true;
   }();
   EXPECT_TRUE(finished);
@@ -138,12 +142,12 @@ TEST_P(AsyncTest, ResidentRangeCompletesInlineWithoutSuspending) {
 TEST_P(AsyncTest, CoroutinesResumeOnTheEventLoop) {
   const std::string path = ColdFile(1024);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<AsyncEngine> engine = Engine();
   ASSERT_NE(engine, nullptr);
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
-  ASSERT_TRUE((*loop)->Attach(*engine).ok());
+  ASSERT_THAT(loop, IsOk());
+  ASSERT_THAT((*loop)->Attach(*engine), IsOk());
   int running = 0;
   std::vector<std::string> read(16);
   std::thread::id loop_thread;
@@ -169,7 +173,7 @@ TEST_P(AsyncTest, CoroutinesResumeOnTheEventLoop) {
     loop_thread = std::this_thread::get_id();
     for (int task = 0; task < 16; ++task) reader(task);
   });
-  ASSERT_TRUE((*loop)->Run().ok());
+  ASSERT_THAT((*loop)->Run(), IsOk());
   for (int task = 0; task < 16; ++task) {
     std::string expected;
     for (int step = 0; step < 4; ++step) {
@@ -182,7 +186,7 @@ TEST_P(AsyncTest, CoroutinesResumeOnTheEventLoop) {
 TEST_P(AsyncTest, BatchReportsEachRangeThenTheWhole) {
   const std::string path = ColdFile(512);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<AsyncEngine> engine = Engine();
   ASSERT_NE(engine, nullptr);
   std::vector<ByteRange> ranges;
@@ -203,7 +207,7 @@ TEST_P(AsyncTest, BatchReportsEachRangeThenTheWhole) {
           EXPECT_EQ(view.status().code(), absl::StatusCode::kOutOfRange);
           return;
         }
-        ASSERT_TRUE(view.ok()) << index << ": " << view.status();
+        ASSERT_THAT(view, IsOk()) << index << ": " << view.status();
         EXPECT_EQ(view->range(), ranges[index]);
         const absl::Span<const std::byte> bytes = view->bytes();
         EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes.data()),
@@ -224,7 +228,7 @@ TEST_P(AsyncTest, BatchReportsEachRangeThenTheWhole) {
   engine->EnsureResidentBatch(
       *region, {}, [](size_t, absl::StatusOr<ResidentView>) { FAIL(); },
       [&](absl::Status status) {
-        EXPECT_TRUE(status.ok());
+        EXPECT_THAT(status, IsOk());
         empty_done = true;
       });
   EXPECT_TRUE(empty_done);
@@ -236,13 +240,13 @@ TEST_P(AsyncTest, ConsumingThousandsOfColdRangesTakesNoMajorFault) {
   constexpr uint64_t kPages = 32768;
   const std::string path = ColdFile(kPages);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
-  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Advise(Advice::kRandom), IsOk());
   std::unique_ptr<AsyncEngine> engine = Engine();
   ASSERT_NE(engine, nullptr);
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
-  ASSERT_TRUE((*loop)->Attach(*engine).ok());
+  ASSERT_THAT(loop, IsOk());
+  ASSERT_THAT((*loop)->Attach(*engine), IsOk());
 
   std::vector<uint64_t> pages(kPages);
   for (uint64_t i = 0; i < kPages; ++i) pages[i] = i;
@@ -273,7 +277,7 @@ TEST_P(AsyncTest, ConsumingThousandsOfColdRangesTakesNoMajorFault) {
     faults_before = MajorFaultsOfThisThread();
     for (int task = 0; task < 64; ++task) consumer();
   });
-  ASSERT_TRUE((*loop)->Run().ok());
+  ASSERT_THAT((*loop)->Run(), IsOk());
   faults_after = MajorFaultsOfThisThread();
   EXPECT_EQ(consumed, pages.size());
   uint64_t expected = 0;
@@ -287,7 +291,7 @@ TEST_P(AsyncTest, ConsumingThousandsOfColdRangesTakesNoMajorFault) {
 
   // The measurement can see what it guards against: touching cold pages
   // directly does fault on this thread.
-  ASSERT_TRUE(region->Evict().ok());
+  ASSERT_THAT(region->Evict(), IsOk());
   const int64_t before = MajorFaultsOfThisThread();
   uint64_t direct = 0;
   for (uint64_t i = 0; i < 64; ++i) {
@@ -300,7 +304,7 @@ TEST_P(AsyncTest, DeviceErrorsArriveAsDataLoss) {
   testing::ScopedEioFilesystem fs(64 * kPage, {20});
   if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
   absl::StatusOr<Region> region = Region::Open(fs.path());
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<AsyncEngine> engine = Engine({.chunk_bytes = 4 * kPage});
   ASSERT_NE(engine, nullptr);
   absl::StatusOr<ResidentView> bad = engine->WaitResident(
@@ -320,7 +324,7 @@ TEST_P(AsyncTest, DeviceErrorsArriveAsDataLoss) {
 TEST_P(AsyncTest, TruncationArrivesAsOutOfRange) {
   const std::string path = ColdFile(64);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   ASSERT_EQ(truncate(path.c_str(), 16 * kPage), 0);
   std::unique_ptr<AsyncEngine> engine = Engine();
   ASSERT_NE(engine, nullptr);
@@ -332,8 +336,9 @@ TEST_P(AsyncTest, TruncationArrivesAsOutOfRange) {
               HasSubstr("EnsureResident \"" + path + "\" [131072, 135168)"));
   EXPECT_THAT(gone.status().message(), HasSubstr("65536 bytes now"));
   EXPECT_THAT(gone.status().message(), HasSubstr("truncated underneath"));
-  EXPECT_TRUE(
-      engine->WaitResident(*region, {.offset = 0, .length = 16 * kPage}).ok());
+  EXPECT_THAT(
+      engine->WaitResident(*region, {.offset = 0, .length = 16 * kPage}),
+      IsOk());
 }
 
 // Reads of a FUSE file whose server is stopped: they wait, so requests stay
@@ -344,7 +349,7 @@ class StalledReadTest : public AsyncTest {
     fs_.emplace(64 * kPage, std::vector<uint64_t>{});
     if (fs_->path().empty()) GTEST_SKIP() << fs_->skip_reason();
     absl::StatusOr<Region> region = Region::Open(fs_->path());
-    ASSERT_TRUE(region.ok());
+    ASSERT_THAT(region, IsOk());
     region_.emplace(*std::move(region));
     engine_ = Engine({.chunk_bytes = 4 * kPage});
     ASSERT_NE(engine_, nullptr);
@@ -410,8 +415,8 @@ TEST_P(StalledReadTest, DeadlinesAndCancellationCompleteWaitingRequests) {
   // completes twice.
   ContinueServer();
   EXPECT_EQ(engine().Poll(), 0u);
-  EXPECT_TRUE(
-      engine().WaitResident(region(), {.offset = 0, .length = kPage}).ok());
+  EXPECT_THAT(engine().WaitResident(region(), {.offset = 0, .length = kPage}),
+              IsOk());
 }
 
 // Threads of this process waiting in the kernel, uninterruptibly (state D):
@@ -541,7 +546,7 @@ TEST_P(StalledReadTest, PollRunsAtMostItsBudget) {
 TEST_P(AsyncTest, RequestsRefusedAtOnce) {
   const std::string path = ColdFile(16);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<AsyncEngine> engine = Engine();
   ASSERT_NE(engine, nullptr);
   std::vector<absl::Status> results;
@@ -569,17 +574,17 @@ TEST_P(AsyncTest, RequestsRefusedAtOnce) {
   const std::string empty_path = dir_ + "/empty";
   testing::WritePatternFile(empty_path, 0);
   absl::StatusOr<Region> empty = Region::Open(empty_path);
-  ASSERT_TRUE(empty.ok());
+  ASSERT_THAT(empty, IsOk());
   absl::StatusOr<ResidentView> nothing =
       engine->WaitResident(*empty, ByteRange::All());
-  ASSERT_TRUE(nothing.ok()) << nothing.status();
+  ASSERT_THAT(nothing, IsOk());
   EXPECT_EQ(nothing->size(), 0u);
 }
 
 TEST_P(AsyncTest, CancelRacingCompletionCallsBackExactlyOnce) {
   const std::string path = ColdFile(4096);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<AsyncEngine> engine =
       Engine({.max_bytes_in_flight = 64 * kPage});
   ASSERT_NE(engine, nullptr);
@@ -622,11 +627,11 @@ TEST_P(AsyncTest, CancelRacingCompletionCallsBackExactlyOnce) {
 TEST_P(AsyncTest, DestroyingTheEngineCompletesEveryRequest) {
   const std::string path = ColdFile(8192);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   // Only the pages asked for are read: a request that finds its pages
   // brought in around an earlier one would complete at once, before the
   // destructor.
-  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
+  ASSERT_THAT(region->Advise(Advice::kRandom), IsOk());
   std::unique_ptr<AsyncEngine> engine =
       Engine({.max_bytes_in_flight = 256 * kPage});
   ASSERT_NE(engine, nullptr);
@@ -680,7 +685,7 @@ TEST_P(AsyncTest, DestroyingTheEngineCompletesEveryRequest) {
 TEST_P(AsyncTest, TheDescriptorPlugsIntoEpoll) {
   const std::string path = ColdFile(64);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<AsyncEngine> engine = Engine();
   ASSERT_NE(engine, nullptr);
   pollfd descriptor{.fd = engine->fd(), .events = POLLIN, .revents = 0};
@@ -688,7 +693,7 @@ TEST_P(AsyncTest, TheDescriptorPlugsIntoEpoll) {
   bool called = false;
   engine->EnsureResident(*region, {.offset = 0, .length = 64 * kPage},
                          [&](absl::StatusOr<ResidentView> view) {
-                           EXPECT_TRUE(view.ok());
+                           EXPECT_THAT(view, IsOk());
                            called = true;
                          });
   // Readable once the completion is ready: Poll runs it.
@@ -723,23 +728,22 @@ TEST(AsyncEngineTest, RefusesABackendThatCannotTellCompletion) {
 
 TEST(EventLoopTest, RunsPostedTasksTimersAndWatchedDescriptors) {
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
-  ASSERT_TRUE(loop.ok());
+  ASSERT_THAT(loop, IsOk());
   std::vector<std::string> order;
   const absl::Time start = absl::Now();
   (*loop)->RunAt(start + absl::Milliseconds(2), [&] { order.push_back("t2"); });
   (*loop)->RunAt(start + absl::Milliseconds(1), [&] { order.push_back("t1"); });
   int pipe_fds[2];
   ASSERT_EQ(pipe(pipe_fds), 0);
-  ASSERT_TRUE((*loop)
-                  ->Watch(pipe_fds[0],
-                          [&] {
-                            char byte;
-                            ASSERT_EQ(read(pipe_fds[0], &byte, 1), 1);
-                            order.push_back("fd");
-                            EXPECT_TRUE((*loop)->Unwatch(pipe_fds[0]).ok());
-                            (*loop)->Stop();
-                          })
-                  .ok());
+  ASSERT_THAT((*loop)->Watch(pipe_fds[0],
+                             [&] {
+                               char byte;
+                               ASSERT_EQ(read(pipe_fds[0], &byte, 1), 1);
+                               order.push_back("fd");
+                               EXPECT_TRUE((*loop)->Unwatch(pipe_fds[0]).ok());
+                               (*loop)->Stop();
+                             }),
+              IsOk());
   EXPECT_EQ((*loop)->Watch(pipe_fds[0], [] {}).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ((*loop)->Unwatch(pipe_fds[1]).code(),
@@ -758,7 +762,7 @@ TEST(EventLoopTest, RunsPostedTasksTimersAndWatchedDescriptors) {
     }).join();
   };
   sleeper();
-  ASSERT_TRUE((*loop)->Run().ok());
+  ASSERT_THAT((*loop)->Run(), IsOk());
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(3));
   EXPECT_THAT(order, ::testing::ElementsAre("t1", "t2", "slept", "yielded",
                                             "posted", "fd"));

@@ -30,11 +30,13 @@
 #include "mmapio/prefetch_stream.h"
 #include "mmapio/region.h"
 #include "tests/poll_until.h"
+#include "tests/status_matchers.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
 namespace {
 
+using ::mmapio::testing::IsOk;
 using ::testing::HasSubstr;
 using testing::PollUntil;
 
@@ -100,7 +102,7 @@ absl::StatusOr<Region> ColdRegion(uint64_t pages) {
 
 TEST(ExecutorCallsTest, NoCallOnTheRequestingThreadCanWaitForTheDisk) {
   absl::StatusOr<Region> region = ColdRegion(2048);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   // The engines' threads exist before the filter: only the requesting
   // thread is watched.
   std::unique_ptr<AsyncEngine> engine = testing::OrFail(AsyncEngine::Create());
@@ -174,7 +176,7 @@ TEST(ExecutorCallsTest, BothEnginesDefaultToTheSameBackend) {
 // engine thread.
 TEST(ExecutorCallsTest, TheResidentCheckIsSampledWhileRequestsMiss) {
   absl::StatusOr<Region> region = ColdRegion(256);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine =
       testing::OrFail(PrefetchEngine::Create());
   // Whether a request for `page` completed on this thread.
@@ -184,7 +186,7 @@ TEST(ExecutorCallsTest, TheResidentCheckIsSampledWhileRequestsMiss) {
     std::promise<void> done;
     engine->Prefetch(*region, {.offset = page * kPage, .length = kPage},
                      [&](absl::Status status) {
-                       EXPECT_TRUE(status.ok()) << status;
+                       EXPECT_THAT(status, IsOk());
                        completed_on = std::this_thread::get_id();
                        done.set_value();
                      });
@@ -214,7 +216,7 @@ TEST(ExecutorCallsTest, TheResidentCheckIsSampledWhileRequestsMiss) {
 // at its end; waiting inside one flushes it instead of waiting for ever.
 TEST(ExecutorCallsTest, ABatchWakesTheDispatcherAtItsEndOrWhenWaitedIn) {
   absl::StatusOr<Region> region = ColdRegion(256);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine =
       testing::OrFail(PrefetchEngine::Create());
   std::atomic<int> ok{0};
@@ -227,9 +229,9 @@ TEST(ExecutorCallsTest, ABatchWakesTheDispatcherAtItsEndOrWhenWaitedIn) {
                        });
     }
     // A hang here is the failure.
-    EXPECT_TRUE(
-        engine->PrefetchAndWait(*region, {.offset = 100 * kPage, .length = 1})
-            .ok());
+    EXPECT_THAT(
+        engine->PrefetchAndWait(*region, {.offset = 100 * kPage, .length = 1}),
+        IsOk());
     for (uint64_t page = 128; page < 192; page += 4) {
       engine->Prefetch(*region, {.offset = page * kPage, .length = kPage},
                        [&](absl::Status status) {
@@ -248,7 +250,7 @@ TEST(ExecutorCallsTest,
   testing::ScopedEioFilesystem fs(64 * kPage, {});
   if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
   absl::StatusOr<Region> region = Region::Open(fs.path());
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine =
       testing::OrFail(PrefetchEngine::Create({.max_bytes_in_flight = kPage}));
   std::atomic<int> ok{0};

@@ -21,11 +21,13 @@
 #include "gtest/gtest.h"
 #include "mmapio/fault.h"
 #include "mmapio/region.h"
+#include "tests/status_matchers.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
 namespace {
 
+using ::mmapio::testing::IsOk;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kPage = 4096;
@@ -41,7 +43,7 @@ absl::Span<const std::byte> AsBytes(const std::string& text) {
 
 class GuardedTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(InstallFaultHandler().ok()); }
+  void SetUp() override { ASSERT_THAT(InstallFaultHandler(), IsOk()); }
 
   std::string MakeFile(uint64_t size, const std::string& name = "data") {
     const std::string path = absl::StrCat(dir_, "/", name);
@@ -54,10 +56,10 @@ class GuardedTest : public ::testing::Test {
 
 TEST_F(GuardedTest, ReadsWhatIsThere) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(8 * kPage));
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::string buffer(3 * kPage + 5, '\0');
   CopyResult copied = GuardedCopy(*region, 1000, AsWritable(buffer));
-  ASSERT_TRUE(copied.status.ok()) << copied.status;
+  ASSERT_THAT(copied.status, IsOk());
   EXPECT_EQ(copied.bytes_copied, buffer.size());
   EXPECT_EQ(buffer, testing::Pattern(1000, buffer.size()));
 
@@ -76,16 +78,16 @@ TEST_F(GuardedTest, ReadsWhatIsThere) {
     char bytes[3];
   };
   absl::StatusOr<Triple> triple = GuardedLoad<Triple>(*region, 10);
-  ASSERT_TRUE(triple.ok());
+  ASSERT_THAT(triple, IsOk());
   EXPECT_EQ(std::string(triple->bytes, 3), testing::Pattern(10, 3));
 
   uint64_t sum = 0;
-  ASSERT_TRUE(GuardedVisit(*region, {.offset = 5, .length = 2 * kPage},
+  ASSERT_THAT(GuardedVisit(*region, {.offset = 5, .length = 2 * kPage},
                            [&sum](absl::Span<const std::byte> bytes) {
                              for (std::byte b : bytes)
                                sum += static_cast<uint8_t>(b);
-                           })
-                  .ok());
+                           }),
+              IsOk());
   uint64_t expected_sum = 0;
   for (char c : testing::Pattern(5, 2 * kPage))
     expected_sum += static_cast<uint8_t>(c);
@@ -96,22 +98,22 @@ TEST_F(GuardedTest, WritesReachTheFile) {
   const std::string path = MakeFile(4 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   CopyResult written = GuardedWrite(*region, kPage - 2, AsBytes("across"));
-  ASSERT_TRUE(written.status.ok()) << written.status;
+  ASSERT_THAT(written.status, IsOk());
   EXPECT_EQ(written.bytes_copied, 6u);
-  ASSERT_TRUE(region->Sync(SyncMode::kSync).ok());
+  ASSERT_THAT(region->Sync(SyncMode::kSync), IsOk());
   EXPECT_EQ(testing::ReadFileRange(path, kPage - 2, 6), "across");
 
   absl::StatusOr<Region> read_only = Region::Open(path);
-  ASSERT_TRUE(read_only.ok());
+  ASSERT_THAT(read_only, IsOk());
   EXPECT_EQ(GuardedWrite(*read_only, 0, AsBytes("x")).status.code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(GuardedTest, RangesOutsideTheRegionFailBeforeAnyAccess) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(2 * kPage));
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::string buffer(100, '\0');
   CopyResult copied = GuardedCopy(*region, 2 * kPage - 50, AsWritable(buffer));
   EXPECT_EQ(copied.status.code(), absl::StatusCode::kOutOfRange);
@@ -132,7 +134,7 @@ TEST_F(GuardedTest, RangesOutsideTheRegionFailBeforeAnyAccess) {
 TEST_F(GuardedTest, TruncationBecomesOutOfRange) {
   const std::string path = MakeFile(16 * kPage);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   ASSERT_EQ(truncate(path.c_str(), 4 * kPage + 100), 0);
 
   std::string buffer(10 * kPage, '\0');
@@ -173,13 +175,13 @@ TEST_F(GuardedTest, TruncationBecomesOutOfRange) {
   EXPECT_FALSE(finished);
   EXPECT_EQ(GetFaultInfo(visit)->file_offset, 5 * kPage);
   // And reads of what is left still work.
-  EXPECT_TRUE(GuardedLoad<uint64_t>(*region, 8).ok());
+  EXPECT_THAT(GuardedLoad<uint64_t>(*region, 8), IsOk());
 }
 
 TEST_F(GuardedTest, NestedVisitsUnwindToTheScopeThatOwnsTheAddress) {
   const std::string path = MakeFile(8 * kPage);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   ASSERT_EQ(truncate(path.c_str(), 2 * kPage), 0);
   absl::Status inner;
   const absl::Status outer = GuardedVisit(
@@ -195,7 +197,8 @@ TEST_F(GuardedTest, NestedVisitsUnwindToTheScopeThatOwnsTheAddress) {
       });
   EXPECT_EQ(outer.code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(GetFaultInfo(outer)->file_offset, 6 * kPage);
-  EXPECT_TRUE(inner.ok());  // Never returned: abandoned with the outer visit.
+  EXPECT_THAT(inner,
+              IsOk());  // Never returned: abandoned with the outer visit.
 }
 
 // Whether `bytes`, read at file offset `offset`, are the pattern, allowing
@@ -224,7 +227,7 @@ TEST_F(GuardedTest, ConcurrentTruncationNeverCrashesNorLies) {
   constexpr uint64_t kKeptPages = 16;
   const std::string path = MakeFile(kPages * kPage);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::atomic<int> readers_done{0};
   std::atomic<uint64_t> faults{0};
   std::atomic<uint64_t> successes{0};
@@ -306,14 +309,14 @@ TEST_F(GuardedTest, DeviceErrorsBecomeDataLossOnExactlyTheBadPages) {
   testing::ScopedEioFilesystem fs(16 * kPage, bad);
   if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
   absl::StatusOr<Region> region = Region::Open(fs.path());
-  ASSERT_TRUE(region.ok()) << region.status();
-  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Advise(Advice::kRandom), IsOk());
   for (uint64_t page = 0; page < 16; ++page) {
     std::string buffer(kPage, '\0');
     CopyResult copied = GuardedCopy(*region, page * kPage, AsWritable(buffer));
     const bool is_bad = page == 5 || page == 9;
     if (!is_bad) {
-      ASSERT_TRUE(copied.status.ok())
+      ASSERT_THAT(copied.status, IsOk())
           << "page " << page << ": " << copied.status;
       EXPECT_EQ(buffer, testing::Pattern(page * kPage, kPage));
       continue;
@@ -341,7 +344,7 @@ TEST_F(GuardedTest, DeviceErrorsBecomeDataLossOnExactlyTheBadPages) {
   // the first one, as the guarded reads do.
   EXPECT_EQ(region->Populate({.offset = 8 * kPage, .length = 2 * kPage}).code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_TRUE(region->Populate({.offset = 0, .length = 5 * kPage}).ok());
+  EXPECT_THAT(region->Populate({.offset = 0, .length = 5 * kPage}), IsOk());
   absl::Status whole = region->Populate();
   EXPECT_EQ(whole.code(), absl::StatusCode::kDataLoss) << whole;
   EXPECT_THAT(std::string(whole.message()),
@@ -359,7 +362,7 @@ TEST_F(GuardedTest, DeviceErrorsBecomeDataLossOnExactlyTheBadPages) {
 TEST_F(GuardedTest, PopulateOfATruncatedRangeNamesItsFirstMissingPage) {
   const std::string path = MakeFile(64 * kPage);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   ASSERT_EQ(truncate(path.c_str(), 20 * kPage + 100), 0);
   absl::Status status = region->Populate();
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange) << status;
@@ -382,7 +385,7 @@ TEST_F(GuardedTest, WriteWithoutSpaceBecomesResourceExhausted) {
   close(fd);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   const std::string page(kPage, 'w');
   CopyResult written{};
   uint64_t offset = 0;
@@ -418,7 +421,7 @@ TEST_F(GuardedTest, PoisonedMemoryBecomesDataLoss) {
   absl::StatusOr<Region> region =
       Region::FromFd(memfd, {.mode = AccessMode::kReadWrite});
   close(memfd);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   const int uffd =
       static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
   if (uffd < 0) GTEST_SKIP() << "userfaultfd: " << strerror(errno);
@@ -464,7 +467,7 @@ class FaultDeathTest : public GuardedTest {
   Region TruncatedRegion(AccessMode mode = AccessMode::kReadOnly) {
     const std::string path = MakeFile(8 * kPage, "truncated");
     absl::StatusOr<Region> region = Region::Open(path, {.mode = mode});
-    EXPECT_TRUE(region.ok());
+    EXPECT_THAT(region, IsOk());
     EXPECT_EQ(truncate(path.c_str(), 2 * kPage), 0);
     return *std::move(region);
   }
@@ -522,10 +525,10 @@ TEST_F(FaultDeathTest, PreviousPlainHandlerGetsForeignFaults) {
 // foreign, and goes to the handler that was there first.
 TEST_F(FaultDeathTest, FaultInTheCallersBufferOfACopyIsForeign) {
   absl::StatusOr<Region> good = Region::Open(MakeFile(8 * kPage, "good"));
-  ASSERT_TRUE(good.ok()) << good.status();
+  ASSERT_THAT(good, IsOk());
   absl::StatusOr<Region> writable = Region::Open(
       MakeFile(8 * kPage, "writable"), {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(writable.ok()) << writable.status();
+  ASSERT_THAT(writable, IsOk());
   Region truncated = TruncatedRegion(AccessMode::kReadWrite);
   EXPECT_EXIT(
       {
@@ -553,7 +556,7 @@ TEST_F(FaultDeathTest, FaultInTheCallersBufferOfACopyIsForeign) {
 TEST_F(FaultDeathTest, SigsegvIsUntouched) {
   struct sigaction before = {};
   sigaction(SIGSEGV, nullptr, &before);
-  ASSERT_TRUE(InstallFaultHandler().ok());
+  ASSERT_THAT(InstallFaultHandler(), IsOk());
   struct sigaction after = {};
   sigaction(SIGSEGV, nullptr, &after);
   EXPECT_EQ(before.sa_handler, after.sa_handler);

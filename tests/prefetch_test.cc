@@ -15,11 +15,13 @@
 #include "gtest/gtest.h"
 #include "mmapio/fault_info.h"
 #include "mmapio/region.h"
+#include "tests/status_matchers.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
 namespace {
 
+using ::mmapio::testing::IsOk;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kPage = 4096;
@@ -49,15 +51,14 @@ class BackendTest : public ::testing::TestWithParam<PrefetchBackend> {
 TEST_P(BackendTest, PrefetchMakesTheRangeResident) {
   const std::string path = ColdFile(1024);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine =
       MakeEngine(GetParam(), {.chunk_bytes = 64 * kPage});
   ASSERT_NE(engine, nullptr);
   EXPECT_EQ(engine->backend(), GetParam());
-  ASSERT_TRUE(engine
-                  ->PrefetchAndWait(*region, {.offset = 100 * kPage + 10,
-                                              .length = 300 * kPage})
-                  .ok());
+  ASSERT_THAT(engine->PrefetchAndWait(
+                  *region, {.offset = 100 * kPage + 10, .length = 300 * kPage}),
+              IsOk());
   if (Waits()) {
     const std::vector<bool> pages = testing::MincorePages(path);
     for (uint64_t page = 100; page <= 400; ++page)
@@ -76,13 +77,13 @@ TEST_P(BackendTest, ResidentRangeCompletesAtOnce) {
   const std::string path = ColdFile(64);
   testing::PinnedPages pinned = testing::MakeResident(path, {{0, 64}});
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine(GetParam());
   ASSERT_NE(engine, nullptr);
   std::thread::id ran_on;
   engine->Prefetch(*region, {.offset = kPage, .length = 8 * kPage},
                    [&ran_on](absl::Status status) {
-                     EXPECT_TRUE(status.ok());
+                     EXPECT_THAT(status, IsOk());
                      ran_on = std::this_thread::get_id();
                    });
   // No round trip through the backend: done on this thread, before return.
@@ -93,7 +94,7 @@ TEST_P(BackendTest, ResidentRangeCompletesAtOnce) {
 TEST_P(BackendTest, ManyRequestsInFlightEachCompleteOnce) {
   const std::string path = ColdFile(4096);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::atomic<int> calls{0};
   std::atomic<int> failures{0};
   {
@@ -120,7 +121,7 @@ TEST_P(BackendTest, RangesOutsideAndEmptyRegions) {
   const std::string path = ColdFile(16);
   absl::StatusOr<Region> region =
       Region::Open(path, {.range = {.offset = 100, .length = 5000}});
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine = MakeEngine(GetParam());
   ASSERT_NE(engine, nullptr);
   absl::Status past =
@@ -129,7 +130,7 @@ TEST_P(BackendTest, RangesOutsideAndEmptyRegions) {
   EXPECT_THAT(past.message(),
               HasSubstr("Prefetch \"" + path + "\" [4100, 6100)"));
   // Never past the end of the region: its last page is page 1 of the file.
-  ASSERT_TRUE(engine->PrefetchAndWait(*region, ByteRange::All()).ok());
+  ASSERT_THAT(engine->PrefetchAndWait(*region, ByteRange::All()), IsOk());
   if (Waits()) {
     const std::vector<bool> pages = testing::MincorePages(path);
     EXPECT_TRUE(pages[0] && pages[1]);
@@ -137,8 +138,8 @@ TEST_P(BackendTest, RangesOutsideAndEmptyRegions) {
   const std::string empty = dir_ + "/empty";
   testing::WritePatternFile(empty, 0);
   absl::StatusOr<Region> nothing = Region::Open(empty);
-  ASSERT_TRUE(nothing.ok());
-  EXPECT_TRUE(engine->PrefetchAndWait(*nothing, ByteRange::All()).ok());
+  ASSERT_THAT(nothing, IsOk());
+  EXPECT_THAT(engine->PrefetchAndWait(*nothing, ByteRange::All()), IsOk());
   EXPECT_EQ(engine->stats().errors, 1u);
 }
 
@@ -147,7 +148,7 @@ TEST_P(BackendTest, DeviceErrorsArriveAsDataLoss) {
   testing::ScopedEioFilesystem fs(64 * kPage, {20});
   if (fs.path().empty()) GTEST_SKIP() << fs.skip_reason();
   absl::StatusOr<Region> region = Region::Open(fs.path());
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   std::unique_ptr<PrefetchEngine> engine =
       MakeEngine(GetParam(), {.chunk_bytes = 4 * kPage});
   ASSERT_NE(engine, nullptr);
@@ -160,9 +161,9 @@ TEST_P(BackendTest, DeviceErrorsArriveAsDataLoss) {
   std::optional<FaultInfo> fault = GetFaultInfo(bad);
   ASSERT_TRUE(fault.has_value()) << bad;
   EXPECT_EQ(fault->file_offset, 20 * kPage);
-  EXPECT_TRUE(
-      engine->PrefetchAndWait(*region, {.offset = 0, .length = 16 * kPage})
-          .ok());
+  EXPECT_THAT(
+      engine->PrefetchAndWait(*region, {.offset = 0, .length = 16 * kPage}),
+      IsOk());
   EXPECT_EQ(engine->stats().errors, 1u);
 }
 
@@ -170,7 +171,7 @@ TEST_P(BackendTest, TruncationArrivesAsOutOfRange) {
   if (!Waits()) GTEST_SKIP() << "madvise reports no completion, so no error";
   const std::string path = ColdFile(1024);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   ASSERT_EQ(truncate(path.c_str(), 16 * kPage), 0);
   std::unique_ptr<PrefetchEngine> engine =
       MakeEngine(GetParam(), {.chunk_bytes = 4 * kPage});
@@ -185,9 +186,9 @@ TEST_P(BackendTest, TruncationArrivesAsOutOfRange) {
     EXPECT_THAT(gone.message(), HasSubstr("65536 bytes now"));
     EXPECT_THAT(gone.message(), HasSubstr("truncated underneath"));
   }
-  EXPECT_TRUE(
-      engine->PrefetchAndWait(*region, {.offset = 0, .length = 16 * kPage})
-          .ok());
+  EXPECT_THAT(
+      engine->PrefetchAndWait(*region, {.offset = 0, .length = 16 * kPage}),
+      IsOk());
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -210,7 +211,7 @@ TEST(EngineTest, ARingThatCannotBeSetUpIsAnError) {
   // The default backend needs no ring.
   absl::StatusOr<std::unique_ptr<PrefetchEngine>> automatic =
       PrefetchEngine::Create({.ring_entries = 1u << 20});
-  ASSERT_TRUE(automatic.ok()) << automatic.status();
+  ASSERT_THAT(automatic, IsOk());
   EXPECT_EQ((*automatic)->backend(), PrefetchBackend::kWorkers);
 }
 
@@ -222,12 +223,12 @@ TEST(EngineTest, EnvironmentChoosesTheBackend) {
   absl::StatusOr<std::unique_ptr<PrefetchEngine>> bad =
       PrefetchEngine::Create();
   unsetenv("MMAPIO_PREFETCH_BACKEND");
-  ASSERT_TRUE(engine.ok());
+  ASSERT_THAT(engine, IsOk());
   EXPECT_EQ((*engine)->backend(), PrefetchBackend::kMadvise);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   absl::StatusOr<std::unique_ptr<PrefetchEngine>> best =
       PrefetchEngine::Create();
-  ASSERT_TRUE(best.ok());
+  ASSERT_THAT(best, IsOk());
   EXPECT_EQ((*best)->backend(), PrefetchBackend::kWorkers);
 }
 

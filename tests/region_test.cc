@@ -17,12 +17,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mmapio/residency.h"
+#include "tests/status_matchers.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
 namespace {
 
 using ::mmapio::testing::CountOpenFds;
+using ::mmapio::testing::IsOk;
 using ::mmapio::testing::MakeTempDir;
 using ::mmapio::testing::Pattern;
 using ::mmapio::testing::ReadFileRange;
@@ -46,7 +48,7 @@ class RegionTest : public ::testing::Test {
 
   uint64_t Resident(const Region& region, ByteRange range = ByteRange::All()) {
     absl::StatusOr<ResidencySummary> count = SummarizeResidency(region, range);
-    EXPECT_TRUE(count.ok()) << count.status();
+    EXPECT_THAT(count, IsOk());
     return count.ok() ? count->resident_pages : 0;
   }
 
@@ -56,7 +58,7 @@ class RegionTest : public ::testing::Test {
 TEST_F(RegionTest, MapsWholeFileReadOnly) {
   const std::string path = MakeFile(3 * kPage + 123);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   EXPECT_EQ(region->size(), 3 * kPage + 123);
   EXPECT_EQ(region->file_size(), 3 * kPage + 123);
   EXPECT_EQ(region->offset(), 0u);
@@ -71,7 +73,7 @@ TEST_F(RegionTest, MapsUnalignedSubrange) {
   const std::string path = MakeFile(10 * kPage);
   absl::StatusOr<Region> region = Region::Open(
       path, {.range = {.offset = kPage + 1000, .length = 2 * kPage + 77}});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   EXPECT_FALSE(region->follows_end_of_file());
   EXPECT_EQ(region->offset(), kPage + 1000);
   EXPECT_EQ(AsString(region->bytes()), Pattern(kPage + 1000, 2 * kPage + 77));
@@ -81,30 +83,30 @@ TEST_F(RegionTest, UnalignedOffsetToEndOfFile) {
   const std::string path = MakeFile(5 * kPage + 9);
   absl::StatusOr<Region> region =
       Region::Open(path, {.range = {.offset = 4097}});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   EXPECT_EQ(AsString(region->bytes()), Pattern(4097, 5 * kPage + 9 - 4097));
 }
 
 TEST_F(RegionTest, EmptyFileIsAnEmptyRegionWithoutMapping) {
   const std::string path = MakeFile(0);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   EXPECT_EQ(region->size(), 0u);
   EXPECT_TRUE(region->bytes().empty());
   EXPECT_EQ(region->bytes().data(), nullptr);
-  EXPECT_TRUE(region->Advise(Advice::kWillNeed).ok());
-  EXPECT_TRUE(region->Lock().ok());
-  EXPECT_TRUE(region->Unlock().ok());
-  EXPECT_TRUE(region->Sync(SyncMode::kSync).ok());
-  EXPECT_TRUE(region->Evict().ok());
-  EXPECT_TRUE(region->Refresh().ok());
+  EXPECT_THAT(region->Advise(Advice::kWillNeed), IsOk());
+  EXPECT_THAT(region->Lock(), IsOk());
+  EXPECT_THAT(region->Unlock(), IsOk());
+  EXPECT_THAT(region->Sync(SyncMode::kSync), IsOk());
+  EXPECT_THAT(region->Evict(), IsOk());
+  EXPECT_THAT(region->Refresh(), IsOk());
 }
 
 TEST_F(RegionTest, EmptyRangeAtEndOfFile) {
   const std::string path = MakeFile(kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.range = {.offset = kPage}});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   EXPECT_EQ(region->size(), 0u);
   EXPECT_EQ(region->bytes().data(), nullptr);
 }
@@ -114,19 +116,19 @@ TEST_F(RegionTest, FromFdWorksOnItsOwnDescriptor) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   absl::StatusOr<Region> region = Region::FromFd(fd);
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   EXPECT_NE(region->fd(), fd);
   EXPECT_EQ(region->path(), path);
   ASSERT_EQ(close(fd), 0);
   EXPECT_EQ(AsString(region->bytes()), Pattern(0, 2 * kPage));
-  EXPECT_TRUE(region->Refresh().ok());
+  EXPECT_THAT(region->Refresh(), IsOk());
 }
 
 TEST_F(RegionTest, CallerKeepsDescriptorAfterRegionDies) {
   const std::string path = MakeFile(kPage);
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
-  { ASSERT_TRUE(Region::FromFd(fd).ok()); }
+  { ASSERT_THAT(Region::FromFd(fd), IsOk()); }
   EXPECT_NE(fcntl(fd, F_GETFD), -1);
   close(fd);
 }
@@ -135,12 +137,13 @@ TEST_F(RegionTest, ReadWriteStoresReachTheFile) {
   const std::string path = MakeFile(2 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   absl::StatusOr<absl::Span<std::byte>> bytes = region->MutableBytes();
-  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ASSERT_THAT(bytes, IsOk());
   std::memcpy(bytes->data() + 100, "hello", 5);
-  ASSERT_TRUE(region->Sync(SyncMode::kAsync).ok());
-  ASSERT_TRUE(region->Sync(SyncMode::kSync, {.offset = 0, .length = 200}).ok());
+  ASSERT_THAT(region->Sync(SyncMode::kAsync), IsOk());
+  ASSERT_THAT(region->Sync(SyncMode::kSync, {.offset = 0, .length = 200}),
+              IsOk());
   EXPECT_EQ(ReadFileRange(path, 100, 5), "hello");
 }
 
@@ -148,9 +151,9 @@ TEST_F(RegionTest, CopyOnWriteStoresStayPrivate) {
   const std::string path = MakeFile(2 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kCopyOnWrite});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   absl::StatusOr<absl::Span<std::byte>> bytes = region->MutableBytes();
-  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ASSERT_THAT(bytes, IsOk());
   std::memcpy(bytes->data() + 100, "hello", 5);
   EXPECT_EQ(AsString(region->bytes().subspan(100, 5)), "hello");
   EXPECT_EQ(ReadFileRange(path, 100, 5), Pattern(100, 5));
@@ -160,24 +163,24 @@ TEST_F(RegionTest, CopyOnWriteStoresStayPrivate) {
 
 TEST_F(RegionTest, ReadOnlyRegionRefusesMutableBytes) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(kPage));
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   const absl::Status status = region->MutableBytes().status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
   EXPECT_THAT(status.message(), HasSubstr("MutableBytes"));
-  EXPECT_TRUE(region->Sync(SyncMode::kSync).ok());
+  EXPECT_THAT(region->Sync(SyncMode::kSync), IsOk());
 }
 
 TEST_F(RegionTest, MoveTransfersOwnership) {
   const std::string path = MakeFile(kPage);
   absl::StatusOr<Region> region = Region::Open(path);
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   const std::byte* data = region->bytes().data();
   Region moved = *std::move(region);
   EXPECT_EQ(moved.bytes().data(), data);
   EXPECT_EQ(region->size(), 0u);
   EXPECT_EQ(region->fd(), -1);
   absl::StatusOr<Region> other = Region::Open(MakeFile(2 * kPage, "other"));
-  ASSERT_TRUE(other.ok());
+  ASSERT_THAT(other, IsOk());
   moved = *std::move(other);
   EXPECT_EQ(AsString(moved.bytes()), Pattern(0, 2 * kPage));
 }
@@ -188,26 +191,26 @@ TEST_F(RegionTest, RefreshFollowsGrowthAndShrinkage) {
   const std::string path = MakeFile(2 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.range = {.offset = 100}});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
 
   WritePatternFile(path, 40 * kPage + 5);
-  ASSERT_TRUE(region->Refresh().ok());
+  ASSERT_THAT(region->Refresh(), IsOk());
   EXPECT_EQ(region->file_size(), 40 * kPage + 5);
   EXPECT_EQ(region->size(), 40 * kPage + 5 - 100);
   EXPECT_EQ(AsString(region->bytes()), Pattern(100, 40 * kPage + 5 - 100));
 
   ASSERT_EQ(truncate(path.c_str(), 3 * kPage), 0);
-  ASSERT_TRUE(region->Refresh().ok());
+  ASSERT_THAT(region->Refresh(), IsOk());
   EXPECT_EQ(region->size(), 3 * kPage - 100);
   EXPECT_EQ(AsString(region->bytes()), Pattern(100, 3 * kPage - 100));
 
   ASSERT_EQ(truncate(path.c_str(), 50), 0);
-  ASSERT_TRUE(region->Refresh().ok());
+  ASSERT_THAT(region->Refresh(), IsOk());
   EXPECT_EQ(region->size(), 0u);
   EXPECT_EQ(region->bytes().data(), nullptr);
 
   WritePatternFile(path, kPage);
-  ASSERT_TRUE(region->Refresh().ok());
+  ASSERT_THAT(region->Refresh(), IsOk());
   EXPECT_EQ(AsString(region->bytes()), Pattern(100, kPage - 100));
 }
 
@@ -215,7 +218,7 @@ TEST_F(RegionTest, RefreshOfFixedRangeReportsShrinkagePastIt) {
   const std::string path = MakeFile(8 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.range = {.offset = kPage, .length = 4 * kPage}});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   ASSERT_EQ(truncate(path.c_str(), 2 * kPage), 0);
   const absl::Status status = region->Refresh();
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange) << status;
@@ -226,7 +229,7 @@ TEST_F(RegionTest, RefreshOfFixedRangeReportsShrinkagePastIt) {
   EXPECT_EQ(region->file_size(), 2 * kPage);
 
   WritePatternFile(path, 16 * kPage);
-  ASSERT_TRUE(region->Refresh().ok());
+  ASSERT_THAT(region->Refresh(), IsOk());
   EXPECT_EQ(region->size(), 4 * kPage);
   EXPECT_EQ(AsString(region->bytes()), Pattern(kPage, 4 * kPage));
 }
@@ -235,8 +238,8 @@ TEST_F(RegionTest, GrowReservesAndMapsTheNewBytes) {
   const std::string path = MakeFile(kPage + 10);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(region.ok()) << region.status();
-  ASSERT_TRUE(region->Grow(64 * kPage).ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Grow(64 * kPage), IsOk());
   EXPECT_EQ(region->size(), 64 * kPage);
   EXPECT_EQ(region->file_size(), 64 * kPage);
   struct stat st;
@@ -246,15 +249,15 @@ TEST_F(RegionTest, GrowReservesAndMapsTheNewBytes) {
   EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, 64 * kPage);
 
   absl::StatusOr<absl::Span<std::byte>> bytes = region->MutableBytes();
-  ASSERT_TRUE(bytes.ok());
+  ASSERT_THAT(bytes, IsOk());
   EXPECT_EQ(AsString(region->bytes().subspan(0, kPage + 10)),
             Pattern(0, kPage + 10));
   EXPECT_EQ(AsString(region->bytes().subspan(kPage + 10, 10)),
             std::string(10, '\0'));
   std::memcpy(bytes->data() + 63 * kPage, "tail", 4);
-  ASSERT_TRUE(region->Sync(SyncMode::kSync).ok());
+  ASSERT_THAT(region->Sync(SyncMode::kSync), IsOk());
   EXPECT_EQ(ReadFileRange(path, 63 * kPage, 4), "tail");
-  EXPECT_TRUE(region->Grow(64 * kPage).ok());
+  EXPECT_THAT(region->Grow(64 * kPage), IsOk());
 }
 
 TEST_F(RegionTest, GrowOfFixedRangeKeepsTheRange) {
@@ -262,8 +265,8 @@ TEST_F(RegionTest, GrowOfFixedRangeKeepsTheRange) {
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite,
                           .range = {.offset = 0, .length = kPage}});
-  ASSERT_TRUE(region.ok()) << region.status();
-  ASSERT_TRUE(region->Grow(8 * kPage).ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Grow(8 * kPage), IsOk());
   EXPECT_EQ(region->size(), kPage);
   EXPECT_EQ(region->file_size(), 8 * kPage);
 }
@@ -275,7 +278,7 @@ TEST_F(RegionTest, GrowFailsNowWhenTheFilesystemIsFull) {
   WritePatternFile(path, kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   const absl::Status status = region->Grow(1 << 20);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
   EXPECT_THAT(status.message(), HasSubstr("Grow"));
@@ -289,12 +292,12 @@ TEST_F(RegionTest, GrowFailsNowWhenTheFilesystemIsFull) {
 
 TEST_F(RegionTest, EveryAdviceIsAccepted) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(64 * kPage));
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   for (Advice advice : {Advice::kNormal, Advice::kSequential, Advice::kRandom,
                         Advice::kWillNeed, Advice::kDontNeed}) {
-    EXPECT_TRUE(region->Advise(advice).ok()) << AdviceName(advice);
-    EXPECT_TRUE(
-        region->Advise(advice, {.offset = 5, .length = 3 * kPage}).ok());
+    EXPECT_THAT(region->Advise(advice), IsOk()) << AdviceName(advice);
+    EXPECT_THAT(region->Advise(advice, {.offset = 5, .length = 3 * kPage}),
+                IsOk());
   }
   // Transparent huge pages for file mappings depend on the kernel build.
   const absl::Status huge = region->Advise(Advice::kHugePage);
@@ -305,34 +308,34 @@ TEST_F(RegionTest, EveryAdviceIsAccepted) {
 
 TEST_F(RegionTest, LockPopulatesAndUnlockReleases) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(256 * kPage));
-  ASSERT_TRUE(region.ok()) << region.status();
-  ASSERT_TRUE(region->Evict().ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Evict(), IsOk());
   const int64_t before = testing::ProcStatusKb("VmLck");
-  ASSERT_TRUE(region->Lock(ByteRange::All(), LockMode::kPopulate).ok());
+  ASSERT_THAT(region->Lock(ByteRange::All(), LockMode::kPopulate), IsOk());
   EXPECT_EQ(testing::ProcStatusKb("VmLck") - before, 1024);
   EXPECT_EQ(Resident(*region), 256u);
-  ASSERT_TRUE(region->Unlock().ok());
+  ASSERT_THAT(region->Unlock(), IsOk());
   EXPECT_EQ(testing::ProcStatusKb("VmLck"), before);
 }
 
 TEST_F(RegionTest, LockOnFaultLocksWithoutReading) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(256 * kPage));
-  ASSERT_TRUE(region.ok()) << region.status();
-  ASSERT_TRUE(region->Evict().ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Evict(), IsOk());
   const int64_t before = testing::ProcStatusKb("VmLck");
-  ASSERT_TRUE(region->Lock({.offset = 0, .length = 16 * kPage}).ok());
+  ASSERT_THAT(region->Lock({.offset = 0, .length = 16 * kPage}), IsOk());
   // The kernel accounts the whole range as locked at once...
   EXPECT_EQ(testing::ProcStatusKb("VmLck") - before, 64);
   // ...but reads nothing until a page is touched.
   EXPECT_EQ(Resident(*region), 0u);
   EXPECT_EQ(static_cast<char>(region->bytes()[0]), testing::PatternByte(0));
   EXPECT_GE(Resident(*region), 1u);
-  ASSERT_TRUE(region->Unlock({.offset = 0, .length = 16 * kPage}).ok());
+  ASSERT_THAT(region->Unlock({.offset = 0, .length = 16 * kPage}), IsOk());
 }
 
 TEST_F(RegionTest, LockOverMemlockLimitNamesTheLimit) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(256 * kPage));
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   testing::ScopedRlimit limit(RLIMIT_MEMLOCK, 64 * 1024);
   // Root's CAP_IPC_LOCK ignores the limit; the helper thread has no
   // capabilities.
@@ -348,28 +351,28 @@ TEST_F(RegionTest, LockOverMemlockLimitNamesTheLimit) {
     EXPECT_EQ(on_fault.code(), absl::StatusCode::kResourceExhausted)
         << on_fault;
     // Within the limit it works.
-    EXPECT_TRUE(region->Lock({.offset = 0, .length = 8 * kPage}).ok());
-    EXPECT_TRUE(region->Unlock().ok());
+    EXPECT_THAT(region->Lock({.offset = 0, .length = 8 * kPage}), IsOk());
+    EXPECT_THAT(region->Unlock(), IsOk());
   });
 }
 
 TEST_F(RegionTest, EvictDropsPagesFromThePageCache) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(128 * kPage));
-  ASSERT_TRUE(region.ok()) << region.status();
-  ASSERT_TRUE(region->Evict().ok());
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Evict(), IsOk());
   EXPECT_EQ(Resident(*region), 0u);
   // Without readahead each page is read alone, into a folio of one page, so
   // the kernel can drop exactly the pages asked for.
-  ASSERT_TRUE(region->Advise(Advice::kRandom).ok());
+  ASSERT_THAT(region->Advise(Advice::kRandom), IsOk());
   for (uint64_t page = 0; page < 128; ++page) {
     EXPECT_EQ(static_cast<char>(region->bytes()[page * kPage]),
               testing::PatternByte(page * kPage));
   }
   EXPECT_EQ(Resident(*region), 128u);
-  ASSERT_TRUE(region->Evict({.offset = 0, .length = 64 * kPage}).ok());
+  ASSERT_THAT(region->Evict({.offset = 0, .length = 64 * kPage}), IsOk());
   EXPECT_EQ(Resident(*region), 64u);
   EXPECT_EQ(Resident(*region, {.offset = 64 * kPage}), 64u);
-  ASSERT_TRUE(region->Evict().ok());
+  ASSERT_THAT(region->Evict(), IsOk());
   EXPECT_EQ(Resident(*region), 0u);
   EXPECT_EQ(AsString(region->bytes()), Pattern(0, 128 * kPage));
 }
@@ -378,9 +381,9 @@ TEST_F(RegionTest, EvictOfReadWriteRegionLosesNoStore) {
   const std::string path = MakeFile(32 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::memcpy(region->MutableBytes()->data() + 5 * kPage, "dirty", 5);
-  ASSERT_TRUE(region->Evict().ok());
+  ASSERT_THAT(region->Evict(), IsOk());
   EXPECT_EQ(Resident(*region), 0u);
   EXPECT_EQ(ReadFileRange(path, 5 * kPage, 5), "dirty");
   EXPECT_EQ(AsString(region->bytes().subspan(5 * kPage, 5)), "dirty");
@@ -390,9 +393,9 @@ TEST_F(RegionTest, EvictOfCopyOnWriteRegionKeepsPrivateCopies) {
   const std::string path = MakeFile(32 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kCopyOnWrite});
-  ASSERT_TRUE(region.ok()) << region.status();
+  ASSERT_THAT(region, IsOk());
   std::memcpy(region->MutableBytes()->data() + 5 * kPage, "mine", 4);
-  ASSERT_TRUE(region->Evict().ok());
+  ASSERT_THAT(region->Evict(), IsOk());
   EXPECT_EQ(AsString(region->bytes().subspan(5 * kPage, 4)), "mine");
   EXPECT_EQ(ReadFileRange(path, 5 * kPage, 4), Pattern(5 * kPage, 4));
 }
@@ -438,8 +441,8 @@ TEST_F(BadInputTest, NoPermission) {
   testing::RunWithoutCapabilities([&] {
     ExpectOpenFails(path, absl::StatusCode::kPermissionDenied,
                     {.mode = AccessMode::kReadWrite});
-    EXPECT_TRUE(Region::Open(path).ok());
-    EXPECT_TRUE(Region::Open(path, {.mode = AccessMode::kCopyOnWrite}).ok());
+    EXPECT_THAT(Region::Open(path), IsOk());
+    EXPECT_THAT(Region::Open(path, {.mode = AccessMode::kCopyOnWrite}), IsOk());
   });
 }
 
@@ -520,7 +523,7 @@ TEST_F(BadInputTest, OverflowingOffsets) {
 
 TEST_F(BadInputTest, OperationRangesOutsideTheRegion) {
   absl::StatusOr<Region> region = Region::Open(MakeFile(4 * kPage));
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   const ByteRange past{.offset = 3 * kPage, .length = 2 * kPage};
   const ByteRange overflowing{.offset = 10, .length = ~0ull - 5};
   for (const ByteRange& range : {past, overflowing}) {
@@ -556,8 +559,8 @@ TEST_F(BadInputTest, DescriptorWithWrongAccessMode) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   status = Region::FromFd(-1).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_TRUE(
-      Region::FromFd(read_only, {.mode = AccessMode::kCopyOnWrite}).ok());
+  EXPECT_THAT(Region::FromFd(read_only, {.mode = AccessMode::kCopyOnWrite}),
+              IsOk());
   const int directory = open(dir_.c_str(), O_RDONLY | O_CLOEXEC);
   status = Region::FromFd(directory).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
@@ -570,7 +573,7 @@ TEST_F(BadInputTest, GrowOnRegionsThatCannotGrow) {
   const std::string path = MakeFile(kPage);
   for (AccessMode mode : {AccessMode::kReadOnly, AccessMode::kCopyOnWrite}) {
     absl::StatusOr<Region> region = Region::Open(path, {.mode = mode});
-    ASSERT_TRUE(region.ok());
+    ASSERT_THAT(region, IsOk());
     const absl::Status status = region->Grow(2 * kPage);
     EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
     EXPECT_THAT(status.message(), HasSubstr(AccessModeName(mode)));
@@ -582,7 +585,7 @@ TEST_F(BadInputTest, NegativeShrinkingAndAbsurdGrowth) {
   const std::string path = MakeFile(2 * kPage);
   absl::StatusOr<Region> region =
       Region::Open(path, {.mode = AccessMode::kReadWrite});
-  ASSERT_TRUE(region.ok());
+  ASSERT_THAT(region, IsOk());
   const int64_t negative = -4096;
   absl::Status status = region->Grow(static_cast<uint64_t>(negative));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
