@@ -169,17 +169,13 @@ absl::Status PopulateFileMemory(int fd, std::byte* address, size_t length,
     std::byte* const candidate = FirstNotResident(at, end, context);
     err = PopulateRead(candidate, page);
     if (PageFailed(err)) {
-      const uint64_t offset =
-          file_offset + static_cast<uint64_t>(candidate - address);
-      FailedPage failed;
-      failed.fd = fd;
-      failed.page = candidate;
-      failed.page_file_offset = offset;
-      failed.fault = FaultInfo{offset, reinterpret_cast<uintptr_t>(candidate),
-                               err == EHWPOISON ? BUS_MCEERR_AR : BUS_ADRERR,
-                               std::string(context.path)};
-      failed.poisoned = err == EHWPOISON;
-      return PageFailureStatus(failed, "madvise(MADV_POPULATE_READ)", context);
+      // What a touch of the page would have raised.
+      return PageFailureStatus(
+          FaultedPage(fd, address, file_offset,
+                      reinterpret_cast<uintptr_t>(candidate),
+                      err == EHWPOISON ? BUS_MCEERR_AR : BUS_ADRERR,
+                      context.path, /*write=*/false),
+          "madvise(MADV_POPULATE_READ)", context);
     }
     if (err != 0) return PopulateError(err, context);
     at = candidate + page;
