@@ -17,6 +17,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "mmapio/internal/errors.h"
+#include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/prefetch_request.h"
 #include "mmapio/prefetch.h"
 
@@ -35,6 +37,21 @@ class PrefetchBackendImpl {
   // chunk has completed, with the first error or OK. Called by one thread
   // at a time.
   virtual void Submit(PrefetchRequest* request) = 0;
+
+  // Faults chunk `chunk` of `request` in (MADV_POPULATE_READ) and says why
+  // a page could not be read (PopulateFileMemory). Cancelled, reading
+  // nothing, once the request's caller has gone (a cancelled AsyncEngine
+  // request), whose mapping may be gone too.
+  static absl::Status PopulateChunk(const PrefetchRequest& request,
+                                    size_t chunk) {
+    const OpContext context = request.ContextOf(chunk);
+    if (request.abandoned()) {
+      return MakeError(absl::StatusCode::kCancelled, context, "abandoned");
+    }
+    const PrefetchChunk& pages = request.chunks()[chunk];
+    return PopulateFileMemory(static_cast<int>(request.stream()), pages.address,
+                              pages.length, pages.file_offset, context);
+  }
 
   // Records that chunk `chunk` of `request` completed with `status`;
   // finishes the request after its last chunk.

@@ -20,7 +20,6 @@
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/mutex.h"
-#include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/prefetch_backend.h"
 #include "mmapio/internal/prefetch_request.h"
@@ -119,21 +118,13 @@ class IoUringBackend : public PrefetchBackendImpl {
   // The status of a chunk whose POPULATE_READ returned `result`.
   static absl::Status Outcome(const ChunkOp& op, int result) {
     if (result >= 0) return absl::OkStatus();
-    const PrefetchRequest& request = *op.request;
-    const OpContext context = request.ContextOf(op.chunk);
-    // Its caller has gone (a cancelled AsyncEngine request): the mapping
-    // may be gone too.
-    if (request.abandoned()) {
-      return MakeError(absl::StatusCode::kCancelled, context, "abandoned");
-    }
-    if (-result != EFAULT && -result != EHWPOISON) {
-      return PopulateError(-result, context);
+    const int err = -result;
+    if (err != EFAULT && err != EHWPOISON && !op.request->abandoned()) {
+      return PopulateError(err, op.request->ContextOf(op.chunk));
     }
     // The kernel says only that some page failed: ask again, page by page,
     // which one and why.
-    const PrefetchChunk& chunk = request.chunks()[op.chunk];
-    return PopulateFileMemory(static_cast<int>(request.stream()), chunk.address,
-                              chunk.length, chunk.file_offset, context);
+    return PopulateChunk(*op.request, op.chunk);
   }
 
   // Its submission queue is filled under submit_mutex_; its completion

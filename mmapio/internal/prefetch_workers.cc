@@ -128,18 +128,9 @@ class WorkersBackend : public PrefetchBackendImpl {
   }
 
   static absl::Status Populate(const PrefetchRequest& request, size_t i) {
-    const OpContext context = request.ContextOf(i);
-    // Its caller has gone (a cancelled AsyncEngine request): the mapping
-    // may be gone too.
-    if (request.abandoned()) {
-      return MakeError(absl::StatusCode::kCancelled, context, "abandoned");
-    }
-    const PrefetchChunk& chunk = request.chunks()[i];
-    absl::Status status =
-        PopulateFileMemory(static_cast<int>(request.stream()), chunk.address,
-                           chunk.length, chunk.file_offset, context);
+    absl::Status status = PopulateChunk(request, i);
     if (status.code() == absl::StatusCode::kUnimplemented) {
-      status = TouchChunk(request, i, context);
+      status = TouchChunk(request, i, request.ContextOf(i));
     }
     return status;
   }
