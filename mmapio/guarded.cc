@@ -4,21 +4,15 @@
 
 #include <cstdint>
 #include <optional>
-#include <string>
 
 #include "absl/strings/string_view.h"
 #include "mmapio/fault.h"
-#include "mmapio/internal/errors.h"
 #include "mmapio/internal/fault_guard.h"
 #include "mmapio/internal/page_failure.h"
-#include "mmapio/internal/platform.h"
 #include "mmapio/internal/region_context.h"
 
 namespace mmapio {
 namespace {
-
-using internal::MakeError;
-using internal::OpContext;
 
 // The region bytes [offset, offset + length), or OutOfRange.
 absl::Status CheckRange(const Region& region, absl::string_view operation,
