@@ -93,6 +93,8 @@ class AsyncRequest {
       } else if (finished_cv.WaitUntil(&mutex, deadline) && !finished) {
         finished = true;
         status = DeadlineExceeded();
+        // As Shared::Finish does: a read not yet dispatched is dropped.
+        abandon.request_stop();
       }
     }
   }
