@@ -8,10 +8,19 @@
 // MADV_RANDOM, so no fault reads around its page. The variants that read
 // through a mapping check each page with mincore right before asking for it
 // and sum the stamps of the pages they read.
+//
+// Two more variants without mmapio bound what a design can reach here: a
+// buffered io_uring read of each page, completed on the consuming thread
+// itself (no other thread involved, but the consumer submits the I/O and may
+// sleep doing so), and the same ring on a thread of its own, to which the
+// consumer hands its pages (one wake-up each way, as any design that keeps
+// I/O off the consumer needs).
 
 #include <fcntl.h>
+#include <liburing.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,10 +29,12 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -56,7 +67,8 @@ struct RandomState {
   PagePermutation permutation;
   uint64_t pages_per_run;
   uint64_t fio_seed;
-  std::string fio_missing;  // Why fio cannot run, or empty.
+  std::string fio_missing;   // Why fio cannot run, or empty.
+  std::string ring_missing;  // Why the io_uring bounds cannot run, or empty.
   AsyncEngines async;
   std::unique_ptr<PrefetchEngine> prefetch_default;
   // The default engine with other numbers of waiting threads: the sweep
@@ -93,6 +105,14 @@ Region RandomRegion(const std::string& path) {
 
 const uint8_t* Base(const Region& region) {
   return reinterpret_cast<const uint8_t*>(region.bytes().data());
+}
+
+// Waits until `fd` is readable.
+void WaitReadable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  while (poll(&p, 1, -1) < 0) {
+    if (errno != EINTR) DieErrno("poll");
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -144,6 +164,257 @@ RunResult WillneedTouch(RandomState& s, int depth) {
     }
   }
   return PagesResult(pages, sum, Now() - start, resident, times);
+}
+
+// ---------------------------------------------------------------------------
+// io_uring buffered reads: what completing on the consumer costs, against
+// handing the I/O to another thread.
+
+// A ring of buffered 8-byte reads, one per page: a read completes once its
+// page is in the page cache. Single issuer with deferred task work, so a
+// completion runs on the ring's thread when it asks for completions, and
+// nothing interrupts it before.
+class PageReadRing {
+ public:
+  // Why a ring cannot be made here, or empty.
+  static std::string Unavailable() {
+    io_uring ring;
+    const int error = io_uring_queue_init(
+        8, &ring, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+    if (error < 0) {
+      return absl::StrCat("io_uring with DEFER_TASKRUN: ", strerror(-error));
+    }
+    io_uring_queue_exit(&ring);
+    return "";
+  }
+
+  PageReadRing(int fd, unsigned entries) : fd_(fd) {
+    const int error = io_uring_queue_init(
+        entries, &ring_,
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+    if (error < 0) {
+      errno = -error;
+      DieErrno("io_uring_queue_init");
+    }
+  }
+  ~PageReadRing() { io_uring_queue_exit(&ring_); }
+  PageReadRing(const PageReadRing&) = delete;
+  PageReadRing& operator=(const PageReadRing&) = delete;
+
+  io_uring* ring() { return &ring_; }
+
+  void Read(uint64_t page) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) Die("io_uring: no free submission entry");
+    // Every read lands in the same word: only its completion matters.
+    io_uring_prep_read(sqe, fd_, &sink_, sizeof(sink_), page * kPage);
+    io_uring_sqe_set_data64(sqe, page);
+  }
+
+  // Submits what was queued; timed as a call, since it is where a consumer
+  // that submits may sleep.
+  void Submit() {
+    CallScope call("io_uring_submit");
+    const int submitted = io_uring_submit(&ring_);
+    if (submitted < 0) {
+      errno = -submitted;
+      DieErrno("io_uring_submit");
+    }
+  }
+
+  // Waits for at least one completion, then calls done(page) for each.
+  template <typename Done>
+  void Complete(Done done) {
+    io_uring_cqe* cqe;
+    int error;
+    while ((error = io_uring_wait_cqe(&ring_, &cqe)) == -EINTR) {
+    }
+    if (error < 0) {
+      errno = -error;
+      DieErrno("io_uring_wait_cqe");
+    }
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      if (cqe->user_data == kWake) continue;
+      if (cqe->res != static_cast<int>(sizeof(uint64_t))) {
+        Die(absl::StrCat("io_uring read of page ", cqe->user_data, " returned ",
+                         cqe->res));
+      }
+      done(cqe->user_data);
+    }
+    io_uring_cq_advance(&ring_, seen);
+  }
+
+  static constexpr uint64_t kWake = ~uint64_t{0};
+
+ private:
+  const int fd_;
+  io_uring ring_;
+  uint64_t sink_ = 0;
+};
+
+// The consuming thread keeps D reads in flight on its own ring and sums each
+// page when its read completes.
+RunResult UringInline(RandomState& s, int depth) {
+  const std::vector<uint64_t> pages = s.permutation.Next(s.pages_per_run);
+  Mapping map(s.file.path, s.file.bytes);
+  map.Advise(MADV_RANDOM);
+  const int fd = open(s.file.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) DieErrno("open " + s.file.path);
+  ResidentCounter resident;
+  CallTimes times(pages.size() + 64);
+  ThreadCallTimes on_this_thread(times);
+  uint64_t sum = 0;
+  size_t next = 0;
+  size_t done = 0;
+  const double start = Now();
+  {
+    PageReadRing ring(fd, static_cast<unsigned>(std::max(depth, 8)));
+    while (done < pages.size()) {
+      for (; next < pages.size() && next - done < static_cast<size_t>(depth);
+           ++next) {
+        resident.Check(map.data() + pages[next] * kPage);
+        ring.Read(pages[next]);
+      }
+      ring.Submit();
+      ring.Complete([&](uint64_t page) {
+        sum += Load64(map.data() + page * kPage);
+        ++done;
+      });
+    }
+  }
+  const double seconds = Now() - start;
+  close(fd);
+  return PagesResult(pages, sum, seconds, resident, times);
+}
+
+// The same ring, owned by a thread of its own: the consumer hands it pages
+// and is woken through an eventfd when some have been read.
+class RingThread {
+ public:
+  RingThread(int fd, unsigned entries)
+      : fd_(fd),
+        entries_(entries),
+        to_ring_(eventfd(0, EFD_CLOEXEC)),
+        to_consumer_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (to_ring_ < 0 || to_consumer_ < 0) DieErrno("eventfd");
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~RingThread() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    (void)eventfd_write(to_ring_, 1);
+    thread_.join();
+    close(to_ring_);
+    close(to_consumer_);
+  }
+
+  // Queues `pages` for reading: one wake-up of the ring's thread.
+  void Read(const std::vector<uint64_t>& pages) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      asked_.insert(asked_.end(), pages.begin(), pages.end());
+    }
+    (void)eventfd_write(to_ring_, 1);
+  }
+
+  // Waits until some pages have been read, and moves them to `read`.
+  void Wait(std::vector<uint64_t>& read) {
+    WaitReadable(to_consumer_);
+    uint64_t count;
+    (void)eventfd_read(to_consumer_, &count);
+    std::lock_guard<std::mutex> lock(mutex_);
+    read.swap(read_);
+  }
+
+ private:
+  void Run() {
+    PageReadRing ring(fd_, entries_);
+    uint64_t wake_count = 0;
+    const auto listen = [&] {
+      io_uring_sqe* sqe = io_uring_get_sqe(ring.ring());
+      io_uring_prep_read(sqe, to_ring_, &wake_count, sizeof(wake_count), 0);
+      io_uring_sqe_set_data64(sqe, PageReadRing::kWake);
+    };
+    listen();
+    std::vector<uint64_t> asked;
+    std::vector<uint64_t> read;
+    while (true) {
+      ring.Submit();
+      ring.Complete([&](uint64_t page) { read.push_back(page); });
+      // Complete skips the wake-up's completion: its count says it came.
+      const bool woken = std::exchange(wake_count, 0) != 0;
+      if (!read.empty()) {
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          read_.insert(read_.end(), read.begin(), read.end());
+        }
+        read.clear();
+        (void)eventfd_write(to_consumer_, 1);
+      }
+      if (!woken) continue;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) return;
+        asked.swap(asked_);
+      }
+      for (uint64_t page : asked) ring.Read(page);
+      asked.clear();
+      listen();
+    }
+  }
+
+  const int fd_;
+  const unsigned entries_;
+  const int to_ring_;
+  const int to_consumer_;
+  std::mutex mutex_;
+  std::vector<uint64_t> asked_;
+  std::vector<uint64_t> read_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+RunResult UringHandoff(RandomState& s, int depth) {
+  const std::vector<uint64_t> pages = s.permutation.Next(s.pages_per_run);
+  Mapping map(s.file.path, s.file.bytes);
+  map.Advise(MADV_RANDOM);
+  const int fd = open(s.file.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) DieErrno("open " + s.file.path);
+  ResidentCounter resident;
+  CallTimes times(0);
+  uint64_t sum = 0;
+  size_t next = 0;
+  size_t done = 0;
+  std::vector<uint64_t> asked;
+  std::vector<uint64_t> read;
+  const double start = Now();
+  {
+    // Room for every page in flight and the wake-up's read.
+    RingThread ring(fd, static_cast<unsigned>(std::max(depth, 8)) * 2);
+    while (done < pages.size()) {
+      for (; next < pages.size() && next - done < static_cast<size_t>(depth);
+           ++next) {
+        resident.Check(map.data() + pages[next] * kPage);
+        asked.push_back(pages[next]);
+      }
+      if (!asked.empty()) ring.Read(asked);
+      asked.clear();
+      ring.Wait(read);
+      for (uint64_t page : read) {
+        sum += Load64(map.data() + page * kPage);
+        ++done;
+      }
+      read.clear();
+    }
+  }
+  const double seconds = Now() - start;
+  close(fd);
+  return PagesResult(pages, sum, seconds, resident, times);
 }
 
 // ---------------------------------------------------------------------------
@@ -252,14 +523,6 @@ RunResult FioDirect(RandomState& s, int depth) {
 
 // ---------------------------------------------------------------------------
 // mmapio.
-
-// Waits until the engine has completions to run.
-void WaitReadable(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  while (poll(&p, 1, -1) < 0) {
-    if (errno != EINTR) DieErrno("poll");
-  }
-}
 
 // Keeps `depth` EnsureResident requests in flight. Each callback, run by
 // Poll on this thread, sums its page and asks for the next one.
@@ -427,6 +690,7 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
       std::make_shared<RandomState>(file, config.random_pages, config.seed);
   RandomState* s = state.get();
   if (!FioInstalled()) s->fio_missing = "fio is not installed";
+  s->ring_missing = PageReadRing::Unavailable();
   s->async = AsyncEngines::Create();
   s->prefetch_default = CreateOrDie<PrefetchEngine>();
   const int default_threads = PrefetchOptions{}.threads;
@@ -498,6 +762,22 @@ Workload RandomDepthWorkload(const ColdConfig& config, const RandomFile& file) {
                           "reads into its own buffers, so no checksum",
                           [s, depth] { return FioDirect(*s, depth); },
                           s->fio_missing, params});
+    w.variants.push_back(
+        {"uring_inline", "reference",
+         "mmap + MADV_RANDOM; the consuming thread keeps D buffered 8-byte "
+         "io_uring reads in flight (single issuer, deferred task work) and "
+         "touches each page when its read completes: no other thread, but "
+         "the consumer submits the I/O and may sleep in io_uring_submit",
+         [s, depth] { return UringInline(*s, depth); }, s->ring_missing,
+         params});
+    w.variants.push_back(
+        {"uring_handoff", "reference",
+         "uring_inline with the ring on a thread of its own: the consumer "
+         "hands it pages and is woken by an eventfd when some are read (one "
+         "wake-up each way, the least a design that keeps I/O off the "
+         "consumer needs)",
+         [s, depth] { return UringHandoff(*s, depth); }, s->ring_missing,
+         params});
     w.variants.push_back(
         {"async_single", "mmapio",
          absl::StrCat("AsyncEngine::Create() (", default_backend,
