@@ -1,10 +1,5 @@
 #include "mmapio/async_engine.h"
 
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -22,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/mutex.h"
-#include "mmapio/internal/platform.h"
+#include "mmapio/internal/poller.h"
 #include "mmapio/internal/region_context.h"
 
 namespace mmapio {
@@ -144,17 +139,18 @@ class AsyncRequest {
 using internal::AsyncRequest;
 
 struct AsyncEngine::Shared {
-  Shared(int event_fd, int timer_fd) : event_fd(event_fd), timer_fd(timer_fd) {}
+  explicit Shared(internal::Poller poller) : poller(std::move(poller)) {}
 
   // Completes `request` with `status` unless it has completed already.
   void Finish(AsyncRequest* request, absl::Status status)
       ABSL_LOCKS_EXCLUDED(mutex);
   // Makes fd() readable at `when`.
   void ArmTimer(absl::Time when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex);
-  void Signal() { (void)eventfd_write(event_fd, 1); }
+  void Signal() { poller->Wake(); }
 
-  const int event_fd;
-  const int timer_fd;
+  // fd() and what makes it readable. Closed by the engine's destructor,
+  // once every request has finished: none signals after that.
+  std::optional<internal::Poller> poller;
 
   internal::Mutex mutex;
   // Finished requests waiting for Poll().
@@ -220,15 +216,7 @@ void AsyncEngine::Shared::Finish(AsyncRequest* request, absl::Status status) {
 
 void AsyncEngine::Shared::ArmTimer(absl::Time when) {
   timer_at = when;
-  itimerspec spec{};
-  if (when != absl::InfiniteFuture()) {
-    spec.it_value = absl::ToTimespec(when);
-    // Zero would disarm the timer.
-    if (spec.it_value.tv_sec <= 0 && spec.it_value.tv_nsec == 0) {
-      spec.it_value.tv_nsec = 1;
-    }
-  }
-  (void)timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &spec, nullptr);
+  poller->ArmTimer(when);
 }
 
 absl::StatusOr<std::unique_ptr<AsyncEngine>> AsyncEngine::Create(
@@ -241,31 +229,17 @@ absl::StatusOr<std::unique_ptr<AsyncEngine>> AsyncEngine::Create(
         "AsyncEngine: the madvise prefetch backend cannot tell when a range "
         "is resident");
   }
-  internal::UniqueFd event_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  internal::UniqueFd timer_fd(
-      timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
-  internal::UniqueFd poll_fd(epoll_create1(EPOLL_CLOEXEC));
-  for (const int fd : {event_fd.get(), timer_fd.get()}) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    if (fd < 0 || poll_fd.get() < 0 ||
-        epoll_ctl(poll_fd.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "AsyncEngine: cannot make its pollable descriptor (eventfd, "
-          "timerfd, epoll): ",
-          strerror(errno)));
-    }
-  }
-  auto shared =
-      std::make_shared<Shared>(event_fd.Release(), timer_fd.Release());
+  absl::StatusOr<internal::Poller> poller =
+      internal::Poller::Create("AsyncEngine");
+  if (!poller.ok()) return poller.status();
   return std::unique_ptr<AsyncEngine>(new AsyncEngine(
-      *std::move(prefetch), poll_fd.Release(), std::move(shared)));
+      *std::move(prefetch), std::make_shared<Shared>(*std::move(poller))));
 }
 
-AsyncEngine::AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch, int poll_fd,
+AsyncEngine::AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch,
                          std::shared_ptr<Shared> shared)
     : prefetch_(std::move(prefetch)),
-      poll_fd_(poll_fd),
+      poll_fd_(shared->poller->fd()),
       shared_(std::move(shared)) {}
 
 AsyncEngine::~AsyncEngine() {
@@ -290,9 +264,7 @@ AsyncEngine::~AsyncEngine() {
   // Callbacks may make requests, which complete with Cancelled at once.
   while (Poll() > 0) {
   }
-  close(poll_fd_);
-  close(shared_->event_fd);
-  close(shared_->timer_fd);
+  shared_->poller.reset();
 }
 
 size_t AsyncEngine::Poll(size_t max_completions) {
@@ -315,7 +287,7 @@ size_t AsyncEngine::Poll(size_t max_completions) {
   for (const std::shared_ptr<AsyncRequest>& request : expired) {
     shared_->Finish(request.get(), request->DeadlineExceeded());
   }
-  // The descriptor stays readable (the eventfd's count is not zero) while
+  // The descriptor stays readable (the wake-up stays raised) while
   // completions are left, and is drained only once none are: a turn that
   // leaves some costs no system call.
   bool drain = false;
@@ -330,8 +302,7 @@ size_t AsyncEngine::Poll(size_t max_completions) {
       drain = std::exchange(shared_->signalled, false);
   }
   if (drain) {
-    uint64_t count;
-    (void)eventfd_read(shared_->event_fd, &count);
+    shared_->poller->ClearWake();
     // A completion that came after the lock was released signalled before
     // the read and lost its signal to it.
     bool again;

@@ -171,7 +171,7 @@ class AsyncEngine {
   friend class internal::AsyncRequest;
   struct Shared;
 
-  AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch, int poll_fd,
+  AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch,
               std::shared_ptr<Shared> shared);
 
   // The view, if `range` is valid and already resident, or the error that
@@ -184,6 +184,7 @@ class AsyncEngine {
   void Read(std::shared_ptr<internal::AsyncRequest> request);
 
   std::unique_ptr<PrefetchEngine> prefetch_;
+  // shared_'s poller's, for the inline fd().
   const int poll_fd_;
   // Shared with the reads in flight, which may outlive the engine (see
   // Shutdown above).

@@ -1,47 +1,29 @@
 #include "mmapio/event_loop.h"
 
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <ctime>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "mmapio/internal/platform.h"
+#include "mmapio/internal/poller.h"
 
 namespace mmapio {
 
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
-  internal::UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
-  internal::UniqueFd wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.fd = wake_fd.get();
-  if (epoll_fd.get() < 0 || wake_fd.get() < 0 ||
-      epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, wake_fd.get(), &event) != 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "EventLoop: cannot make its epoll and eventfd: ", strerror(errno)));
-  }
+  absl::StatusOr<internal::Poller> poller =
+      internal::Poller::Create("EventLoop");
+  if (!poller.ok()) return poller.status();
   return std::unique_ptr<EventLoop>(
-      new EventLoop(epoll_fd.Release(), wake_fd.Release()));
+      new EventLoop(std::make_unique<internal::Poller>(*std::move(poller))));
 }
 
-EventLoop::EventLoop(int epoll_fd, int wake_fd)
-    : epoll_fd_(epoll_fd), wake_fd_(wake_fd) {}
+EventLoop::EventLoop(std::unique_ptr<internal::Poller> poller)
+    : poller_(std::move(poller)) {}
 
-EventLoop::~EventLoop() {
-  close(epoll_fd_);
-  close(wake_fd_);
-}
+EventLoop::~EventLoop() = default;
 
 void EventLoop::Wake() {
-  // Once per batch of posts: the loop reads the eventfd before it takes
+  // Once per batch of posts: the loop clears the wake-up before it takes
   // them.
-  (void)eventfd_write(wake_fd_, 1);
+  poller_->Wake();
 }
 
 void EventLoop::Post(Task task) {
@@ -67,18 +49,16 @@ void EventLoop::RunAt(absl::Time when, Task task) {
 }
 
 absl::Status EventLoop::Watch(int fd, Task on_readable) {
-  auto handler = std::make_unique<Task>(std::move(on_readable));
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.fd = fd;
-  if (fd == wake_fd_ || watched_.contains(fd) ||
-      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "EventLoop::Watch: descriptor ", fd, " cannot be watched: ",
-        fd == wake_fd_ || watched_.contains(fd) ? "it is watched already"
-                                                : strerror(errno)));
+  absl::Status status =
+      watched_.contains(fd)
+          ? absl::InvalidArgumentError("it is watched already")
+          : poller_->Watch(fd);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("EventLoop::Watch: descriptor ", fd,
+                     " cannot be watched: ", status.message()));
   }
-  watched_.emplace(fd, std::move(handler));
+  watched_.emplace(fd, std::make_unique<Task>(std::move(on_readable)));
   return absl::OkStatus();
 }
 
@@ -91,7 +71,7 @@ absl::Status EventLoop::Unwatch(int fd) {
   // The handler may be the one running now.
   unwatched_.push_back(std::move(it->second));
   watched_.erase(it);
-  (void)epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  poller_->Unwatch(fd);
   return absl::OkStatus();
 }
 
@@ -131,52 +111,39 @@ void EventLoop::RunReady() {
   for (Task& task : due) task();
 }
 
-const timespec* EventLoop::Timeout(timespec& storage) const {
+std::optional<absl::Duration> EventLoop::Timeout() const {
   {
     internal::MutexLock lock(&mutex_);
-    if (!posted_.empty() || stop_requested_) {
-      storage = timespec{};
-      return &storage;
-    }
+    if (!posted_.empty() || stop_requested_) return absl::ZeroDuration();
   }
-  if (timers_.empty()) return nullptr;
-  const absl::Duration left = timers_.begin()->first - absl::Now();
-  storage = absl::ToTimespec(left < absl::ZeroDuration() ? absl::ZeroDuration()
-                                                         : left);
-  return &storage;
+  if (timers_.empty()) return std::nullopt;
+  return timers_.begin()->first - absl::Now();
 }
 
 absl::Status EventLoop::Run() {
-  // Timers are promised to the nanosecond: without this, every wait would
-  // end up to 50 us late (the default timer slack).
-  const int slack = prctl(PR_GET_TIMERSLACK);
-  prctl(PR_SET_TIMERSLACK, 1UL);
-  absl::Status status = Loop();
-  if (slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(slack));
-  return status;
+  const internal::FineTimerSlack on_time;
+  return Loop();
 }
 
 absl::Status EventLoop::Loop() {
-  epoll_event events[64];
+  int ready[64];
   while (true) {
     {
       internal::MutexLock lock(&mutex_);
       if (std::exchange(stop_requested_, false)) return absl::OkStatus();
     }
     RunReady();
-    timespec storage;
-    const int ready =
-        epoll_pwait2(epoll_fd_, events, 64, Timeout(storage), nullptr);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
+    const std::optional<absl::Duration> timeout = Timeout();
+    absl::StatusOr<size_t> count =
+        poller_->Wait(ready, timeout.has_value() ? &*timeout : nullptr);
+    if (!count.ok()) {
       return absl::InternalError(
-          absl::StrCat("EventLoop::Run: epoll_pwait2: ", strerror(errno)));
+          absl::StrCat("EventLoop::Run: ", count.status().message()));
     }
-    for (int i = 0; i < ready; ++i) {
-      const int fd = events[i].data.fd;
-      if (fd == wake_fd_) {
-        uint64_t count;
-        (void)eventfd_read(wake_fd_, &count);
+    for (size_t i = 0; i < *count; ++i) {
+      const int fd = ready[i];
+      if (fd == internal::Poller::kWoken) {
+        poller_->ClearWake();
         internal::MutexLock lock(&mutex_);
         woken_ = false;
         continue;

@@ -1,5 +1,5 @@
 // EventLoop: a minimal single-threaded event loop, for programs that have
-// none of their own: readiness of descriptors (epoll), timers, tasks posted
+// none of their own: readiness of descriptors, timers, tasks posted
 // from other threads, and coroutine helpers to sleep and yield.
 //
 // Example:
@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -39,6 +40,10 @@
 #include "mmapio/internal/mutex.h"
 
 namespace mmapio {
+
+namespace internal {
+class Poller;
+}  // namespace internal
 
 class EventLoop {
  public:
@@ -82,16 +87,15 @@ class EventLoop {
   YieldAwaitable Yield();
 
  private:
-  EventLoop(int epoll_fd, int wake_fd);
+  explicit EventLoop(std::unique_ptr<internal::Poller> poller);
   void Wake();
   absl::Status Loop();
   // Runs the posted tasks and the timers that are due.
   void RunReady();
-  // How long epoll may sleep, for epoll_pwait2; nullptr means forever.
-  const struct timespec* Timeout(struct timespec& storage) const;
+  // How long the loop may wait; nullopt means for ever.
+  std::optional<absl::Duration> Timeout() const;
 
-  const int epoll_fd_;
-  const int wake_fd_;
+  const std::unique_ptr<internal::Poller> poller_;
   std::multimap<absl::Time, Task> timers_;
   std::unordered_map<int, std::unique_ptr<Task>> watched_;
   // Handlers unwatched in this round, destroyed after it.

@@ -223,6 +223,8 @@ absl::Status Region::Follow(uint64_t file_size, absl::string_view operation) {
   return absl::OkStatus();
 }
 
+size_t Region::page_size() const { return internal::PageSize(); }
+
 bool Region::PageCacheVisible() const {
   int visible = page_cache_visible_.load(std::memory_order_relaxed);
   if (visible < 0) {

@@ -50,10 +50,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
-#include "mmapio/internal/platform.h"
+#include "mmapio/internal/unique_fd.h"
 #include "mmapio/region_options.h"
 
 namespace mmapio {
+
+namespace internal {
+struct MappableFile;
+struct OpContext;
+}  // namespace internal
 
 class Region {
  public:
@@ -86,7 +91,7 @@ class Region {
   bool follows_end_of_file() const {
     return requested_length_ == ByteRange::kToEnd;
   }
-  size_t page_size() const { return internal::PageSize(); }
+  size_t page_size() const;
   // Whether the kernel shows this process the page cache of the file
   // (mincore, cachestat): it does for the owner, for CAP_FOWNER and for
   // whoever may write the file. Asked once, then remembered.

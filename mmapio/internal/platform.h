@@ -14,25 +14,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "mmapio/internal/errors.h"
+#include "mmapio/internal/unique_fd.h"
 #include "mmapio/region_options.h"
 
 namespace mmapio::internal {
-
-// Owns one file descriptor and closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  ~UniqueFd();
-
-  int get() const { return fd_; }
-  int Release();
-
- private:
-  int fd_ = -1;
-};
 
 size_t PageSize();
 
