@@ -1,7 +1,5 @@
 #include "mmapio/guarded.h"
 
-#include <setjmp.h>
-
 #include <cstdint>
 #include <optional>
 
@@ -82,16 +80,12 @@ absl::Status GuardedVisit(
     return status;
   const absl::Span<const std::byte> bytes =
       region.bytes().subspan(resolved->offset, resolved->length);
-  const auto begin = reinterpret_cast<uintptr_t>(bytes.data());
-  internal::VisitScope scope(begin, begin + bytes.size());
-  if (sigsetjmp(scope.jump, 0) != 0) {
-    internal::AfterVisitFault();
+  const std::optional<internal::FaultRecord> fault =
+      internal::RunGuarded(bytes.data(), bytes.size(), [&] { visit(bytes); });
+  if (fault.has_value()) {
     return FaultStatus(region, "GuardedVisit", resolved->offset,
-                       resolved->length, scope.fault, /*write=*/false);
+                       resolved->length, *fault, /*write=*/false);
   }
-  scope.Enter();
-  visit(bytes);
-  scope.Leave();
   return absl::OkStatus();
 }
 

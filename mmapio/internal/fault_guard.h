@@ -8,11 +8,11 @@
 #ifndef MMAPIO_INTERNAL_FAULT_GUARD_H_
 #define MMAPIO_INTERNAL_FAULT_GUARD_H_
 
-#include <setjmp.h>
-
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "mmapio/internal/fast_load.h"
 
@@ -45,31 +45,15 @@ size_t CopyGuarded(void* destination, const void* source, size_t n,
 // Loads 1, 2, 4 or 8 bytes; `faulted` set when the page faulted.
 LoadResult LoadGuarded(const void* source, size_t size);
 
-// A guarded stretch of arbitrary code: a SIGBUS at an address in
-// [begin, end) while it is the innermost scope of this thread jumps back to
-// where Enter() returned, which then returns true. Use as
-//
-//   VisitScope scope(begin, end);
-//   if (sigsetjmp(scope.jump, 0) != 0) { /* faulted: scope.fault */ }
-//   scope.Enter(); ... scope.Leave();
-struct VisitScope {
-  VisitScope(uintptr_t begin, uintptr_t end) : begin(begin), end(end) {}
-
-  void Enter();
-  void Leave();
-
-  sigjmp_buf jump;
-  uintptr_t begin;
-  uintptr_t end;
-  FaultRecord fault;
-  VisitScope* outer = nullptr;
-};
-
-// Call where a VisitScope's sigsetjmp returned from a fault. The jump left a
-// signal handler: ours runs with SA_NODEFER, but a runtime in between
-// (ThreadSanitizer, an embedder's handler) may have blocked SIGBUS for it,
-// and a SIGBUS that arrives blocked kills the process.
-void AfterVisitFault();
+// Runs `body` with [begin, begin + length) guarded: a fault there ends the
+// body early, at the faulting access, and RunGuarded returns it; nullopt
+// when the body ran to its end. Faults elsewhere are foreign, as always.
+// The body must hold nothing that needs unwinding at the point where it may
+// fault (no locks, no owning locals): it is abandoned there, not unwound.
+// Costs a sigsetjmp (without the signal mask): for arbitrary code, where
+// the fix-up table of the copy and load routines cannot apply.
+std::optional<FaultRecord> RunGuarded(const void* begin, size_t length,
+                                      absl::FunctionRef<void()> body);
 
 }  // namespace mmapio::internal
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -45,6 +46,21 @@ namespace mmapio::internal {
 std::atomic<int> fault_handler_state{0};
 
 namespace {
+
+// A RunGuarded in progress: a SIGBUS at an address in [begin, end) while
+// it is the innermost scope of its thread jumps back into RunGuarded.
+struct VisitScope {
+  VisitScope(uintptr_t begin, uintptr_t end) : begin(begin), end(end) {}
+
+  void Enter();
+  void Leave();
+
+  sigjmp_buf jump;
+  uintptr_t begin;
+  uintptr_t end;
+  FaultRecord fault;
+  VisitScope* outer = nullptr;
+};
 
 // Per-thread state the handler reads and writes. Initial-exec TLS: reaching
 // it from a signal handler must not allocate, even in a dlopen'ed library.
@@ -200,6 +216,12 @@ absl::Status EnsureFaultHandler() {
   return Install();
 }
 
+namespace {
+
+// Call where a VisitScope's sigsetjmp returned from a fault. The jump left a
+// signal handler: ours runs with SA_NODEFER, but a runtime in between
+// (ThreadSanitizer, an embedder's handler) may have blocked SIGBUS for it,
+// and a SIGBUS that arrives blocked kills the process.
 void AfterVisitFault() {
   sigset_t bus;
   sigemptyset(&bus);
@@ -218,6 +240,22 @@ void VisitScope::Leave() {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   thread_state.visit = outer;
   std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+}  // namespace
+
+std::optional<FaultRecord> RunGuarded(const void* begin, size_t length,
+                                      absl::FunctionRef<void()> body) {
+  const auto first = reinterpret_cast<uintptr_t>(begin);
+  VisitScope scope(first, first + length);
+  if (sigsetjmp(scope.jump, 0) != 0) {
+    AfterVisitFault();
+    return scope.fault;
+  }
+  scope.Enter();
+  body();
+  scope.Leave();
+  return std::nullopt;
 }
 
 #if defined(__x86_64__)
@@ -264,22 +302,17 @@ LoadResult LoadGuarded(const void* source, size_t size) {
 // correct, at the price of a sigsetjmp.
 size_t CopyGuarded(void* destination, const void* source, size_t n,
                    MappedSide mapped) {
-  const auto begin = reinterpret_cast<uintptr_t>(
-      mapped == MappedSide::kSource ? source : destination);
-  VisitScope scope(begin, begin + n);
   volatile size_t copied = 0;
-  if (sigsetjmp(scope.jump, 0) != 0) {
-    AfterVisitFault();
-    thread_state.last = scope.fault;
-    return n - copied;
-  }
-  scope.Enter();
-  for (; copied < n; copied = copied + 1) {
-    static_cast<volatile char*>(destination)[copied] =
-        static_cast<const volatile char*>(source)[copied];
-  }
-  scope.Leave();
-  return 0;
+  const std::optional<FaultRecord> fault =
+      RunGuarded(mapped == MappedSide::kSource ? source : destination, n, [&] {
+        for (; copied < n; copied = copied + 1) {
+          static_cast<volatile char*>(destination)[copied] =
+              static_cast<const volatile char*>(source)[copied];
+        }
+      });
+  if (!fault.has_value()) return 0;
+  thread_state.last = *fault;
+  return n - copied;
 }
 
 LoadResult LoadGuarded(const void* source, size_t size) {
