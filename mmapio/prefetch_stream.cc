@@ -1,7 +1,5 @@
 #include "mmapio/prefetch_stream.h"
 
-#include <sys/resource.h>
-
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -11,16 +9,6 @@
 #include "mmapio/internal/region_context.h"
 
 namespace mmapio {
-namespace {
-
-uint64_t ThreadMajorFaults() {
-  struct rusage usage;
-  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
-  return static_cast<uint64_t>(usage.ru_majflt);
-}
-
-}  // namespace
-
 PrefetchStream::PrefetchStream(PrefetchEngine& engine, const Region& region,
                                StreamOptions options)
     : engine_(engine),
@@ -82,25 +70,25 @@ void PrefetchStream::Issue(const internal::StreamRequest& request) {
     ++in_flight->requests;
   }
   counters_.AddRequest(request.page_bytes);
-  engine_.Prefetch(
-      region_, request.range,
-      [this, in_flight, id = request.id,
-       bytes = request.page_bytes](const absl::Status& status) {
-        if (status.ok()) {
-          counters_.AddCompleted(bytes);
-        } else {
-          counters_.AddError();
-        }
-        InFlight& shared = *in_flight;
-        {
-          internal::MutexLock lock(&shared.mutex);
-          if (status.ok()) shared.completed.push_back(id);
-          shared.bytes -= bytes;
-          --shared.requests;
-        }
-        // Last: Drain() may return, and the stream go, once it is seen.
-        shared.done.SignalAll();
-      });
+  engine_.Prefetch(region_, request.range,
+                   [this, in_flight, id = request.id,
+                    bytes = request.page_bytes](const absl::Status& status) {
+                     if (status.ok()) {
+                       counters_.AddCompleted(bytes);
+                     } else {
+                       counters_.AddError();
+                     }
+                     InFlight& shared = *in_flight;
+                     {
+                       internal::MutexLock lock(&shared.mutex);
+                       if (status.ok()) shared.completed.push_back(id);
+                       shared.bytes -= bytes;
+                       --shared.requests;
+                     }
+                     // Last: Drain() may return, and the stream go, once it is
+                     // seen.
+                     shared.done.SignalAll();
+                   });
 }
 
 internal::Arrival PrefetchStream::Announce(ByteRange range,
@@ -117,9 +105,9 @@ internal::Arrival PrefetchStream::Announce(ByteRange range,
   }
   for (const uint64_t id : completed) policy_.Completed(id);
   // The owner advised kRandom: nothing ahead, whatever the pattern.
-  const internal::StreamStep step =
-      policy_.Announce(range, request_range,
-                       /*read_ahead=*/region_.advice() != Advice::kRandom, room);
+  const internal::StreamStep step = policy_.Announce(
+      range, request_range,
+      /*read_ahead=*/region_.advice() != Advice::kRandom, room);
   if (step.advise_sequential.has_value()) {
     AdviseSequential(*step.advise_sequential);
   }
@@ -151,9 +139,10 @@ CopyResult PrefetchStream::Read(uint64_t offset, absl::Span<std::byte> out) {
       Announce(*resolved, /*request_range=*/false);
   // See the file comment for which reads are measured, and why.
   const bool measure = policy_.MeasureRead(out.size());
-  const uint64_t faults_before = measure ? ThreadMajorFaults() : 0;
+  const uint64_t faults_before = measure ? internal::ThreadMajorFaults() : 0;
   CopyResult result = GuardedCopy(region_, offset, out);
-  const uint64_t faults = measure ? ThreadMajorFaults() - faults_before : 0;
+  const uint64_t faults =
+      measure ? internal::ThreadMajorFaults() - faults_before : 0;
   if (faults > 0) {
     counters_.AddMajorFaults(faults);
     engine_.counters().AddMajorFaults(faults);

@@ -24,7 +24,8 @@ absl::Status MakeError(absl::StatusCode code, const OpContext& context,
                        absl::string_view detail);
 
 // An error for `err` (an errno value) returned by `syscall`, with the code
-// the error model gives that errno.
+// the error model gives that errno. One implementation per OS
+// (errors_linux.cc).
 absl::Status ErrnoError(int err, const OpContext& context,
                         absl::string_view syscall);
 

@@ -109,6 +109,10 @@ bool NoSpaceForPage(int fd, bool write);
 // this process's mapped pages: the kernel shows the cache to the file's owner,
 // to CAP_FOWNER and to whoever could open the file for writing.
 bool MincoreSeesPageCache(int fd);
+// Major faults (page faults that waited for I/O) of the calling thread so
+// far; 0 where the OS does not count them.
+uint64_t ThreadMajorFaults();
+
 // One byte per page of [address, address + length): bit 0 set when resident.
 absl::Status QueryResidency(const std::byte* address, size_t length,
                             unsigned char* pages, const OpContext& context);

@@ -498,4 +498,10 @@ absl::Status QueryResidency(const std::byte* address, size_t length,
   return absl::OkStatus();
 }
 
+uint64_t ThreadMajorFaults() {
+  struct rusage usage;
+  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
+  return static_cast<uint64_t>(usage.ru_majflt);
+}
+
 }  // namespace mmapio::internal
