@@ -68,18 +68,6 @@ class FileLoop {
 absl::StatusOr<ByteRange> RangeIn(const Region& region,
                                   const CliOptions& options);
 
-// Columns of the terminal on stdout, or 0 when it is not a terminal.
-int TerminalWidth();
-
-// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, and in threads
-// it starts later, so that they wait for WaitForStopSignal instead of
-// killing the process: commands that run until interrupted end cleanly.
-void BlockStopSignals();
-
-// Waits up to `timeout` (absl::InfiniteDuration() for no limit) for one of
-// the signals BlockStopSignals blocked; true when one came.
-bool WaitForStopSignal(absl::Duration timeout);
-
 using CommandFunction = int (*)(const std::vector<std::string>& paths,
                                 const CliOptions& options);
 

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tools/glob.h"
 
 namespace mmapio::cli {
 namespace {
@@ -29,8 +29,7 @@ bool Matches(const std::vector<std::string>& globs, const std::string& path) {
   const char* name =
       path.c_str() + (slash == std::string::npos ? 0 : slash + 1);
   for (const std::string& glob : globs) {
-    if (fnmatch(glob.c_str(), name, 0) == 0 ||
-        fnmatch(glob.c_str(), path.c_str(), 0) == 0) {
+    if (GlobMatch(glob, name) || GlobMatch(glob, path)) {
       return true;
     }
   }

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "mmapio/region.h"
 #include "tools/command.h"
+#include "tools/console.h"
 #include "tools/format.h"
 #include "tools/output.h"
 

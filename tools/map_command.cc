@@ -11,6 +11,7 @@
 #include "mmapio/region.h"
 #include "mmapio/residency.h"
 #include "tools/command.h"
+#include "tools/console.h"
 #include "tools/format.h"
 #include "tools/output.h"
 

@@ -26,6 +26,7 @@
 #include "mmapio/region.h"
 #include "mmapio/residency.h"
 #include "tools/command.h"
+#include "tools/console.h"
 #include "tools/format.h"
 #include "tools/output.h"
 
@@ -225,7 +226,7 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
     loop.Report(engine.status());
     return loop.exit_code();
   }
-  const bool progress = !options.json && isatty(STDERR_FILENO);
+  const bool progress = !options.json && IsTerminal(StandardStream::kErr);
   const std::optional<uint64_t> available = MemAvailable();
   uint64_t planned_bytes = 0;  // Data of the files taken so far.
   bool said_hidden = false;

@@ -1,7 +1,5 @@
 // mmapio watch: residency over time, with deltas and thrashing flagged.
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +12,7 @@
 #include "mmapio/region.h"
 #include "mmapio/residency.h"
 #include "tools/command.h"
+#include "tools/console.h"
 #include "tools/format.h"
 #include "tools/output.h"
 
@@ -76,7 +75,7 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
         files.push_back(Watched{std::move(region), range, {}, {}});
         return absl::OkStatus();
       });
-  const bool redraw = !options.json && isatty(STDOUT_FILENO);
+  const bool redraw = !options.json && IsTerminal(StandardStream::kOut);
   uint64_t rounds = 0;
   uint64_t pages = 0;
   uint64_t resident_pages = 0;
