@@ -61,6 +61,8 @@ absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
 // EINVAL on a kernel without the advice. PopulateFileMemory
 // (page_failure.h) says which page and why.
 int PopulateRead(std::byte* address, size_t length);
+// Whether this kernel has MADV_POPULATE_READ (Linux 5.14+).
+bool HasPopulateRead();
 // The Status for `err` (an errno value) from MADV_POPULATE_READ, however it
 // was issued (madvise(2) or io_uring), when no page is to blame.
 absl::Status PopulateError(int err, const OpContext& context);

@@ -271,6 +271,19 @@ int PopulateRead(std::byte* address, size_t length) {
   return result == 0 ? 0 : errno;
 }
 
+bool HasPopulateRead() {
+  // Asked once, of a page of our own.
+  static const bool has = [] {
+    void* page = mmap(nullptr, PageSize(), PROT_READ,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return false;
+    const bool answer = madvise(page, PageSize(), MADV_POPULATE_READ) == 0;
+    munmap(page, PageSize());
+    return answer;
+  }();
+  return has;
+}
+
 absl::Status PopulateError(int err, const OpContext& context) {
   if (err == EINVAL) {
     return MakeError(absl::StatusCode::kUnimplemented, context,

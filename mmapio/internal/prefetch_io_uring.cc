@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/mman.h>  // MADV_* for IORING_OP_MADVISE
 
 #include <atomic>
 #include <cstdint>
@@ -135,17 +135,6 @@ class IoUringBackend : public PrefetchBackendImpl {
   std::atomic<uint64_t> published_{0};
   std::thread reaper_;
 };
-
-// Whether this kernel has MADV_POPULATE_READ (5.14+), asked of a page of our
-// own.
-bool HasPopulateRead() {
-  void* page =
-      mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (page == MAP_FAILED) return false;
-  const bool has = madvise(page, 4096, MADV_POPULATE_READ) == 0;
-  munmap(page, 4096);
-  return has;
-}
 
 }  // namespace
 
