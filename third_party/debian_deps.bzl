@@ -6,6 +6,8 @@ searches already. A workspace that pulls the upstream repositories instead can
 build mmapio unchanged, because the labels are the same.
 """
 
+load("//third_party:mingw.bzl", "mingw_toolchain")
+
 def _library_dirs(ctx):
     result = ctx.execute(["gcc", "-print-multiarch"])
     multiarch = result.stdout.strip() if result.return_code == 0 else ""
@@ -23,7 +25,18 @@ def _cc_library(name, linkopts, deps = []):
     linkopts = {linkopts},
     deps = {deps},
 )
-""".format(name = name, linkopts = repr(linkopts), deps = repr(deps))
+""".format(name = name, linkopts = repr(linkopts), deps = deps if type(deps) == "string" else repr(deps))
+
+# The Windows build (--config=mingw) links the libraries tools/mingw_deps.sh
+# builds, through @mingw_toolchain (third_party/mingw.bzl), which only that
+# build fetches.
+def _per_os(linux, windows):
+    return """select({{
+        "@mmapio//third_party/mingw:windows": {windows},
+        "//conditions:default": {linux},
+    }})""".format(linux = repr(linux), windows = repr(windows))
+
+_PER_OS_ABSEIL = _per_os(["//:abseil"], ["@mingw_toolchain//:abseil"])
 
 def _write_packages(ctx, packages):
     for package, content in packages.items():
@@ -110,7 +123,7 @@ def _absl_impl(ctx):
         package, _, name = target.partition(":")
         if not name:
             name = package.split("/")[-1]
-        packages[package] = packages.get(package, "") + _cc_library(name, [], ["//:abseil"])
+        packages[package] = packages.get(package, "") + _cc_library(name, [], _PER_OS_ABSEIL)
     _write_packages(ctx, packages)
 
 debian_abseil = repository_rule(implementation = _absl_impl, local = True)
@@ -119,8 +132,10 @@ def _googletest_impl(ctx):
     _require(ctx, "gtest/gtest.h", "libgtest-dev")
     _require(ctx, "gmock/gmock.h", "libgmock-dev")
     _write_packages(ctx, {"": (
-        _cc_library("gtest", ["-lgmock", "-lgtest", "-pthread"]) +
-        _cc_library("gtest_main", ["-lgtest_main", "-lgmock", "-lgtest", "-pthread"]) +
+        _cc_library("gtest_linux", ["-lgmock", "-lgtest", "-pthread"]) +
+        _cc_library("gtest_main_linux", ["-lgtest_main", "-lgmock", "-lgtest", "-pthread"]) +
+        _cc_library("gtest", [], _per_os([":gtest_linux"], ["@mingw_toolchain//:gtest"])) +
+        _cc_library("gtest_main", [], _per_os([":gtest_main_linux"], ["@mingw_toolchain//:gtest_main"])) +
         _cc_library("gmock", [], [":gtest"]) +
         _cc_library("gmock_main", [], [":gtest_main"])
     )})
@@ -153,3 +168,5 @@ def mmapio_dependencies():
         debian_benchmark(name = "com_google_benchmark")
     if "liburing" not in existing:
         debian_liburing(name = "liburing")
+    if "mingw_toolchain" not in existing:
+        mingw_toolchain(name = "mingw_toolchain")
