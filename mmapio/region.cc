@@ -212,7 +212,8 @@ absl::Status Region::Follow(uint64_t file_size, absl::string_view operation) {
       base = internal::MapFile(fd_.get(), map_offset(), map_length, mode_,
                                context);
     } else {
-      base = internal::Remap(map_base_, map_length_, map_length, context);
+      base = internal::Remap(fd_.get(), map_offset(), map_base_, map_length_,
+                             map_length, mode_, context);
     }
     if (!base.ok()) return base.status();
     map_base_ = *base;
@@ -224,6 +225,10 @@ absl::Status Region::Follow(uint64_t file_size, absl::string_view operation) {
 }
 
 size_t Region::page_size() const { return internal::PageSize(); }
+
+uint64_t Region::map_offset() const {
+  return offset_ - offset_ % internal::MapGranularity();
+}
 
 bool Region::PageCacheVisible() const {
   int visible = page_cache_visible_.load(std::memory_order_relaxed);
@@ -328,7 +333,7 @@ absl::Status Region::Sync(SyncMode mode, ByteRange range) {
   if (!pages.ok() || pages->length == 0 || mode_ == AccessMode::kReadOnly) {
     return pages.status();
   }
-  return internal::SyncMemory(pages->address, pages->length, mode,
+  return internal::SyncMemory(fd_.get(), pages->address, pages->length, mode,
                               Context("Sync", range));
 }
 

@@ -174,7 +174,9 @@ class Region {
                                        absl::string_view operation);
 
   std::byte* data() const { return data_; }
-  uint64_t map_offset() const { return offset_ - offset_ % page_size(); }
+  // The file offset of the mapping: offset_ rounded down to what the OS
+  // can map from.
+  uint64_t map_offset() const;
   internal::OpContext Context(absl::string_view operation) const;
   internal::OpContext Context(absl::string_view operation,
                               ByteRange range) const;

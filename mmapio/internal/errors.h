@@ -6,6 +6,8 @@
 #define MMAPIO_INTERNAL_ERRORS_H_
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -24,12 +26,17 @@ absl::Status MakeError(absl::StatusCode code, const OpContext& context,
                        absl::string_view detail);
 
 // An error for `err` (an errno value) returned by `syscall`, with the code
-// the error model gives that errno. One implementation per OS
-// (errors_linux.cc).
+// the error model gives that errno.
 absl::Status ErrnoError(int err, const OpContext& context,
                         absl::string_view syscall);
 
 absl::StatusCode ErrnoToCode(int err);
+
+// Per OS (errors_linux.cc, errors_windows.cc): the description of `err`
+// for messages, and the code of an errno only that OS has (nullopt for
+// the others, which ErrnoToCode knows).
+std::string ErrnoText(int err);
+std::optional<absl::StatusCode> OsErrnoToCode(int err);
 
 }  // namespace mmapio::internal
 

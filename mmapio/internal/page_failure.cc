@@ -1,8 +1,5 @@
 #include "mmapio/internal/page_failure.h"
 
-#include <errno.h>
-#include <signal.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -42,7 +39,6 @@ namespace internal {
 namespace {
 
 // Whether MADV_POPULATE_READ failed on a page rather than on the call.
-bool PageFailed(int err) { return err == EFAULT || err == EHWPOISON; }
 
 // The first page of [at, end) that is not resident, or `at` when mincore
 // cannot tell. MADV_POPULATE_READ maps pages in order and stops at the
@@ -94,7 +90,7 @@ FailedPage FaultedPage(int fd, const std::byte* mapped, uint64_t mapped_offset,
   failed.page_file_offset = mapped_offset + (page_address - base);
   failed.fault = FaultInfo{mapped_offset + (address - base), address, si_code,
                            std::string(path)};
-  failed.poisoned = si_code == BUS_MCEERR_AR || si_code == BUS_MCEERR_AO;
+  failed.poisoned = IsPoisonFault(si_code);
   failed.write = write;
   return failed;
 }
@@ -165,16 +161,15 @@ absl::Status PopulateFileMemory(int fd, std::byte* address, size_t length,
   // Each turn either names the failing page or moves past a page that
   // reads now.
   while (err != 0) {
-    if (!PageFailed(err)) return PopulateError(err, context);
+    if (!PopulateFailedOnPage(err)) return PopulateError(err, context);
     std::byte* const candidate = FirstNotResident(at, end, context);
     err = PopulateRead(candidate, page);
-    if (PageFailed(err)) {
+    if (PopulateFailedOnPage(err)) {
       // What a touch of the page would have raised.
       return PageFailureStatus(
-          FaultedPage(fd, address, file_offset,
-                      reinterpret_cast<uintptr_t>(candidate),
-                      err == EHWPOISON ? BUS_MCEERR_AR : BUS_ADRERR,
-                      context.path, /*write=*/false),
+          FaultedPage(
+              fd, address, file_offset, reinterpret_cast<uintptr_t>(candidate),
+              FaultCodeOfPopulateError(err), context.path, /*write=*/false),
           "madvise(MADV_POPULATE_READ)", context);
     }
     if (err != 0) return PopulateError(err, context);

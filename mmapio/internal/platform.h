@@ -20,6 +20,9 @@
 namespace mmapio::internal {
 
 size_t PageSize();
+// The alignment of a mapping's file offset: the page size on Linux, the
+// allocation granularity (64 KiB) on Windows.
+size_t MapGranularity();
 
 // A descriptor of a regular file on a filesystem with real file sizes, and
 // that size when it was checked.
@@ -48,8 +51,11 @@ absl::StatusOr<uint64_t> FileSize(int fd, const OpContext& context);
 // Maps `length` bytes of `fd` from the page-aligned `offset`.
 absl::StatusOr<std::byte*> MapFile(int fd, uint64_t offset, size_t length,
                                    AccessMode mode, const OpContext& context);
-absl::StatusOr<std::byte*> Remap(std::byte* base, size_t old_length,
-                                 size_t new_length, const OpContext& context);
+// The mapping at `base` of `old_length` bytes of `fd` from `offset`, made
+// `new_length` long; it may move, and `base` is gone once this succeeds.
+absl::StatusOr<std::byte*> Remap(int fd, uint64_t offset, std::byte* base,
+                                 size_t old_length, size_t new_length,
+                                 AccessMode mode, const OpContext& context);
 void Unmap(std::byte* base, size_t length);
 
 // `address` and `length` are page-aligned in all of these.
@@ -63,6 +69,14 @@ absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
 int PopulateRead(std::byte* address, size_t length);
 // Whether this kernel has MADV_POPULATE_READ (Linux 5.14+).
 bool HasPopulateRead();
+// Whether PopulateRead's `err` blames a page (which PopulateFileMemory then
+// looks for), and the fault code (FaultInfo::si_code) a touch of that page
+// would have raised.
+bool PopulateFailedOnPage(int err);
+int FaultCodeOfPopulateError(int err);
+// Whether a fault with `fault_code` (FaultInfo::si_code) was a hardware
+// memory error.
+bool IsPoisonFault(int fault_code);
 // The Status for `err` (an errno value) from MADV_POPULATE_READ, however it
 // was issued (madvise(2) or io_uring), when no page is to blame.
 absl::Status PopulateError(int err, const OpContext& context);
@@ -72,8 +86,10 @@ absl::Status LockMemory(std::byte* address, size_t length, LockMode mode,
                         const OpContext& context);
 absl::Status UnlockMemory(std::byte* address, size_t length,
                           const OpContext& context);
-absl::Status SyncMemory(std::byte* address, size_t length, SyncMode mode,
-                        const OpContext& context);
+// Writes the range of a shared writable mapping of `fd` back to the file;
+// kSync waits until the device has it.
+absl::Status SyncMemory(int fd, std::byte* address, size_t length,
+                        SyncMode mode, const OpContext& context);
 // Drops this process's page table entries without losing data: writable
 // shared ranges are written back first; private ranges keep their private
 // copies (MADV_PAGEOUT).

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -144,6 +145,8 @@ size_t PageSize() {
   return page_size;
 }
 
+size_t MapGranularity() { return PageSize(); }
+
 absl::StatusOr<MappableFile> OpenMappable(const std::string& path,
                                           AccessMode mode,
                                           const OpContext& context) {
@@ -215,8 +218,9 @@ absl::StatusOr<std::byte*> MapFile(int fd, uint64_t offset, size_t length,
   return static_cast<std::byte*>(base);
 }
 
-absl::StatusOr<std::byte*> Remap(std::byte* base, size_t old_length,
-                                 size_t new_length, const OpContext& context) {
+absl::StatusOr<std::byte*> Remap(int, uint64_t, std::byte* base,
+                                 size_t old_length, size_t new_length,
+                                 AccessMode, const OpContext& context) {
   void* moved = mremap(base, old_length, new_length, MREMAP_MAYMOVE);
   if (moved == MAP_FAILED) return ErrnoError(errno, context, "mremap");
   return static_cast<std::byte*>(moved);
@@ -269,6 +273,16 @@ int PopulateRead(std::byte* address, size_t length) {
     result = madvise(address, length, MADV_POPULATE_READ);
   } while (result != 0 && (errno == EINTR || errno == EAGAIN));
   return result == 0 ? 0 : errno;
+}
+
+bool PopulateFailedOnPage(int err) { return err == EFAULT || err == EHWPOISON; }
+
+int FaultCodeOfPopulateError(int err) {
+  return err == EHWPOISON ? BUS_MCEERR_AR : BUS_ADRERR;
+}
+
+bool IsPoisonFault(int fault_code) {
+  return fault_code == BUS_MCEERR_AR || fault_code == BUS_MCEERR_AO;
 }
 
 bool HasPopulateRead() {
@@ -382,7 +396,7 @@ absl::Status UnlockMemory(std::byte* address, size_t length,
   return absl::OkStatus();
 }
 
-absl::Status SyncMemory(std::byte* address, size_t length, SyncMode mode,
+absl::Status SyncMemory(int, std::byte* address, size_t length, SyncMode mode,
                         const OpContext& context) {
   const int flags = mode == SyncMode::kSync ? MS_SYNC : MS_ASYNC;
   if (msync(address, length, flags) != 0)
@@ -401,7 +415,8 @@ absl::Status ReleaseMemory(std::byte* address, size_t length, AccessMode mode,
     return absl::OkStatus();
   }
   if (mode == AccessMode::kReadWrite) {
-    if (absl::Status s = SyncMemory(address, length, SyncMode::kSync, context);
+    if (absl::Status s =
+            SyncMemory(-1, address, length, SyncMode::kSync, context);
         !s.ok()) {
       return s;
     }
