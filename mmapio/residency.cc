@@ -81,10 +81,19 @@ internal::OpContext ContextOf(const Region& region, const PageSpan& span,
                                  span.range.length);
 }
 
-// PermissionDenied where mincore would report every page resident.
+// Where the per-page answers come from.
+ResidencySource PerPageSource() {
+  return internal::ResidencyIsWorkingSet() ? ResidencySource::kWorkingSet
+                                           : ResidencySource::kMincore;
+}
+
+// PermissionDenied where mincore would report every page resident. (The
+// working set is always this process's own to see.)
 absl::Status CheckKernelTells(const Region& region, const PageSpan& span,
                               absl::string_view operation) {
-  if (region.PageCacheVisible()) return absl::OkStatus();
+  if (internal::ResidencyIsWorkingSet() || region.PageCacheVisible()) {
+    return absl::OkStatus();
+  }
   return internal::MakeError(
       absl::StatusCode::kPermissionDenied, ContextOf(region, span, operation),
       "the kernel hides the page cache of files the caller cannot write: "
@@ -182,7 +191,15 @@ class RunBuilder {
 }  // namespace
 
 absl::string_view ResidencySourceName(ResidencySource source) {
-  return source == ResidencySource::kCachestat ? "cachestat" : "mincore";
+  switch (source) {
+    case ResidencySource::kCachestat:
+      return "cachestat";
+    case ResidencySource::kMincore:
+      return "mincore";
+    case ResidencySource::kWorkingSet:
+      return "working_set";
+  }
+  return "unknown";
 }
 
 // The summary of `pages` pages from cachestat, or nullopt where the kernel
@@ -229,6 +246,7 @@ absl::StatusOr<ResidencySummary> SummarizeResidency(const Region& region,
   }
   ResidencySummary summary;
   summary.pages = span->count;
+  summary.source = PerPageSource();
   absl::Status status = ScanWindows(
       region, *span, "SummarizeResidency", [&summary](const Window& window) {
         if (window.pages == nullptr) {
@@ -271,7 +289,7 @@ absl::StatusOr<FileResidency> SummarizeFile(const std::string& path,
     result.summary = **fast;
     return result;
   }
-  // No cachestat: map the file and let mincore answer.
+  // No cachestat: map the file and ask page by page.
   absl::StatusOr<Region> region =
       Region::FromFd(file->fd.get(), {.range = result.range});
   if (!region.ok()) return region.status();

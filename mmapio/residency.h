@@ -15,6 +15,15 @@
 // where cachestat can show that a whole window is resident or absent, that
 // window costs one cheap call instead of a page-by-page walk.
 //
+// On Windows there is no page-cache query: per-page answers come from
+// QueryWorkingSetEx (source kWorkingSet), which says whether a page is
+// mapped in this process's working set, not whether the system file cache
+// holds it. A page read by another process, or prefetched by
+// PrefetchVirtualMemory (it waits on the standby list), counts as missing
+// until this process touches it; a file this process has not mapped reads
+// as not resident at all. It is a different number from Linux's, and is
+// reported as such.
+//
 // Honesty: the kernel shows the page cache of a file only to callers who
 // could write it (or own it, or hold CAP_FOWNER). For anyone else cachestat
 // fails with EPERM (6.14+) and mincore reports every page as resident, a
@@ -46,9 +55,9 @@
 
 namespace mmapio {
 
-enum class ResidencySource { kCachestat, kMincore };
+enum class ResidencySource { kCachestat, kMincore, kWorkingSet };
 
-// "cachestat" / "mincore".
+// "cachestat" / "mincore" / "working_set".
 absl::string_view ResidencySourceName(ResidencySource source);
 
 struct ResidencySummary {
@@ -60,6 +69,8 @@ struct ResidencySummary {
   std::optional<uint64_t> evicted_pages;  // Evicted since they were cached.
   std::optional<uint64_t> recently_evicted_pages;  // Evicted under pressure,
                                                    // recently: thrashing.
+  // Where the numbers came from: cachestat or mincore on Linux (the page
+  // cache), the working set on Windows (see above).
   ResidencySource source = ResidencySource::kMincore;
 };
 

@@ -131,6 +131,9 @@ bool MincoreSeesPageCache(int fd);
 // far; 0 where the OS does not count them.
 uint64_t ThreadMajorFaults();
 
+// Whether QueryResidency reports this process's working set (Windows)
+// rather than the page cache (mincore, Linux).
+bool ResidencyIsWorkingSet();
 // One byte per page of [address, address + length): bit 0 set when resident.
 absl::Status QueryResidency(const std::byte* address, size_t length,
                             unsigned char* pages, const OpContext& context);

@@ -526,6 +526,8 @@ absl::Status QueryResidency(const std::byte* address, size_t length,
   return absl::OkStatus();
 }
 
+bool ResidencyIsWorkingSet() { return false; }
+
 uint64_t ThreadMajorFaults() {
   struct rusage usage;
   if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;

@@ -450,6 +450,8 @@ bool MincoreSeesPageCache(int) {
   return false;
 }
 
+bool ResidencyIsWorkingSet() { return true; }
+
 uint64_t ThreadMajorFaults() { return 0; }
 
 absl::Status QueryResidency(const std::byte* address, size_t length,
