@@ -9,17 +9,19 @@
 // handler that was installed before mmapio's (SA_SIGINFO or plain), or to the
 // default action, which dumps core. SIGSEGV is never touched.
 //
+// On Windows the same holds for in-page errors (EXCEPTION_IN_PAGE_ERROR)
+// and access violations on pages of mapped files, met by a vectored
+// exception handler; any other exception continues its search.
+//
 // Installation is automatic on the first guarded operation; call
 // InstallFaultHandler() earlier to learn of a failure at start-up. A program
-// that owns SIGBUS itself (a JVM, a runtime with its own handler) calls
-// UseEmbedderFaultHandler() and forwards every SIGBUS to HandleFault() first.
+// that owns SIGBUS itself (a JVM, a runtime with its own handler) uses
+// mmapio/fault_signal.h instead.
 //
 // Thread safety: every function may be called from any thread.
 
 #ifndef MMAPIO_FAULT_H_
 #define MMAPIO_FAULT_H_
-
-#include <signal.h>
 
 #include "absl/status/status.h"
 #include "mmapio/fault_info.h"
@@ -31,17 +33,6 @@ namespace mmapio {
 // in place, for example under AddressSanitizer with handle_sigbus=2, which
 // silently keeps its own: run with ASAN_OPTIONS=handle_sigbus=0 or 1.
 absl::Status InstallFaultHandler();
-
-// Declares that the program's own SIGBUS handler calls HandleFault(); mmapio
-// then installs nothing.
-void UseEmbedderFaultHandler();
-
-// For a program's own SIGBUS handler: returns true when the fault happened in
-// a guarded operation and has been dealt with (the handler must then return
-// at once, or not at all: a guarded visit does not return here). Returns
-// false for any other fault, which remains the caller's to handle.
-// Async-signal-safe.
-bool HandleFault(int signal_number, siginfo_t* info, void* ucontext);
 
 }  // namespace mmapio
 

@@ -24,6 +24,7 @@
 #include "mmapio/byte_range.h"
 #include "mmapio/detached_task.h"
 #include "mmapio/event_loop.h"
+#include "mmapio/fault_signal.h"
 #include "mmapio/region.h"
 
 extern mmapio::Region region;

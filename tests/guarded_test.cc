@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mmapio/fault.h"
+#include "mmapio/fault_signal.h"
 #include "mmapio/region.h"
 #include "tests/status_matchers.h"
 #include "tests/test_util.h"

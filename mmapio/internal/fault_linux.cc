@@ -15,31 +15,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "mmapio/fault.h"
+#include "mmapio/fault_signal.h"
 #include "mmapio/internal/fault_guard.h"
+#include "mmapio/internal/fault_table.h"
 #include "mmapio/internal/mutex.h"
-
-namespace mmapio::internal {
-namespace {
-
-struct FixupEntry {
-  uintptr_t begin;
-  uintptr_t end;
-  uintptr_t fixup;
-  // Whether the instruction is a copy's, which touches two buffers.
-  uint64_t copies;
-};
-
-}  // namespace
-}  // namespace mmapio::internal
-
-#if defined(__x86_64__)
-extern "C" {
-size_t mmapio_guarded_copy(void* destination, const void* source, size_t n);
-extern const mmapio::internal::FixupEntry mmapio_fault_table[];
-extern unsigned char mmapio_copy_has_avx2;
-extern const uint64_t mmapio_fault_table_entries;
-}
-#endif
 
 namespace mmapio::internal {
 
@@ -103,26 +82,14 @@ void SetProgramCounter(void* ucontext, uintptr_t pc) {
 }
 
 bool ResumeAtFixup(siginfo_t* info, void* ucontext) {
-#if defined(__x86_64__)
-  const uintptr_t pc = ProgramCounter(ucontext);
-  for (uint64_t i = 0; i < mmapio_fault_table_entries; ++i) {
-    const FixupEntry& entry = mmapio_fault_table[i];
-    if (pc >= entry.begin && pc < entry.end) {
-      const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
-      if (entry.copies != 0 && (address < thread_state.copy_begin ||
-                                address >= thread_state.copy_end)) {
-        return false;  // The other buffer: not the mapping guarded.
-      }
-      thread_state.last = {address, info->si_code};
-      SetProgramCounter(ucontext, entry.fixup);
-      return true;
-    }
-  }
-#else
-  (void)info;
-  (void)ucontext;
-#endif
-  return false;
+  const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
+  const uintptr_t fixup =
+      FixupFor(ProgramCounter(ucontext), address, thread_state.copy_begin,
+               thread_state.copy_end);
+  if (fixup == 0) return false;
+  thread_state.last = {address, info->si_code};
+  SetProgramCounter(ucontext, fixup);
+  return true;
 }
 
 void JumpOutOfVisit(siginfo_t* info) {

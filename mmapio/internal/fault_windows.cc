@@ -1,0 +1,215 @@
+// fault_guard.h on Windows: a vectored exception handler with the same
+// fix-up table as the Linux SIGBUS handler (fault_table.h, with
+// guarded_x86_64_windows.S), so that an access that does not fault costs the
+// same as there.
+//
+// Inside a guarded access the handler accepts EXCEPTION_IN_PAGE_ERROR (a
+// page the file could not provide; its third parameter is the NTSTATUS,
+// kept as FaultInfo::si_code) and EXCEPTION_ACCESS_VIOLATION on a page of a
+// mapped file (how Wine reports the same, and what a PAGE_NOACCESS page of
+// a view raises): it moves Rip to the access's fix-up and continues there.
+// Anything else, and any exception outside a guarded access, continues the
+// search, so that the process dies as it would without mmapio.
+
+#include <windows.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "mmapio/fault.h"
+#include "mmapio/internal/fault_guard.h"
+#include "mmapio/internal/fault_table.h"
+#include "mmapio/internal/mutex.h"
+
+namespace mmapio::internal {
+
+std::atomic<int> fault_handler_state{0};
+
+namespace {
+
+// A RunGuarded in progress: a fault at an address in [begin, end) while it
+// is the innermost scope of its thread resumes in Land, which jumps back
+// into RunGuarded.
+struct VisitScope {
+  VisitScope(uintptr_t begin, uintptr_t end) : begin(begin), end(end) {}
+
+  // __builtin_setjmp's buffer: five words, restored without unwinding, as
+  // sigsetjmp's is on Linux.
+  void* jump[5] = {};
+  uintptr_t begin;
+  uintptr_t end;
+  FaultRecord fault;
+  VisitScope* outer = nullptr;
+};
+
+// Per-thread state the handler reads and writes.
+struct ThreadState {
+  FaultRecord last;
+  VisitScope* visit;
+  // The mapped buffer of the copy in progress: [copy_begin, copy_end).
+  uintptr_t copy_begin;
+  uintptr_t copy_end;
+};
+thread_local constinit ThreadState thread_state = {};
+
+enum InstallState : int { kNotInstalled, kInstalled };
+
+Mutex install_mutex;
+absl::Status install_result ABSL_GUARDED_BY(install_mutex);
+
+// Whether `address` lies in a view of a mapped file.
+bool InMappedFile(uintptr_t address) {
+  MEMORY_BASIC_INFORMATION info;
+  return VirtualQuery(reinterpret_cast<const void*>(address), &info,
+                      sizeof(info)) == sizeof(info) &&
+         info.Type == MEM_MAPPED;
+}
+
+// Where a RunGuarded whose scope faulted resumes: on the faulting thread's
+// stack, below the faulting frame, from which it jumps back.
+[[noreturn]] void Land(VisitScope* scope) { __builtin_longjmp(scope->jump, 1); }
+
+LONG CALLBACK OnException(EXCEPTION_POINTERS* exception) {
+  const EXCEPTION_RECORD& record = *exception->ExceptionRecord;
+  const DWORD code = record.ExceptionCode;
+  if ((code != EXCEPTION_IN_PAGE_ERROR && code != EXCEPTION_ACCESS_VIOLATION) ||
+      record.NumberParameters < 2) {
+    return EXCEPTION_CONTINUE_SEARCH;
+  }
+  const uintptr_t address = record.ExceptionInformation[1];
+  if (code == EXCEPTION_ACCESS_VIOLATION && !InMappedFile(address)) {
+    return EXCEPTION_CONTINUE_SEARCH;
+  }
+  // The NTSTATUS of an in-page error says why the page could not be read.
+  const int fault_code =
+      code == EXCEPTION_IN_PAGE_ERROR && record.NumberParameters >= 3
+          ? static_cast<int>(record.ExceptionInformation[2])
+          : static_cast<int>(code);
+  CONTEXT& context = *exception->ContextRecord;
+  const uintptr_t fixup =
+      FixupFor(static_cast<uintptr_t>(context.Rip), address,
+               thread_state.copy_begin, thread_state.copy_end);
+  if (fixup != 0) {
+    thread_state.last = {address, fault_code};
+    context.Rip = fixup;
+    return EXCEPTION_CONTINUE_EXECUTION;
+  }
+  for (VisitScope* scope = thread_state.visit; scope != nullptr;
+       scope = scope->outer) {
+    if (address >= scope->begin && address < scope->end) {
+      scope->fault = {address, fault_code};
+      thread_state.visit = scope->outer;
+      // Call Land(scope) as if from the faulting instruction, leaving the
+      // callee's 32-byte home area and a return address slot below the
+      // faulting frame, aligned as the convention wants at a call.
+      context.Rsp = ((context.Rsp - 128) & ~DWORD64{15}) - 8;
+      context.Rcx = reinterpret_cast<DWORD64>(scope);
+      context.Rip = reinterpret_cast<DWORD64>(&Land);
+      return EXCEPTION_CONTINUE_EXECUTION;
+    }
+  }
+  return EXCEPTION_CONTINUE_SEARCH;
+}
+
+absl::Status Install() {
+  MutexLock lock(&install_mutex);
+  if (fault_handler_state.load(std::memory_order_acquire) != kNotInstalled) {
+    return install_result;
+  }
+  // First in the chain: a fault in a guarded access is ours before any
+  // other handler sees it; the others still see every other exception.
+  if (AddVectoredExceptionHandler(1, &OnException) == nullptr) {
+    install_result = absl::FailedPreconditionError(absl::StrCat(
+        "InstallFaultHandler: AddVectoredExceptionHandler failed (Windows "
+        "error ",
+        GetLastError(), ")"));
+    return install_result;
+  }
+  install_result = absl::OkStatus();
+  fault_handler_state.store(kInstalled, std::memory_order_release);
+  return install_result;
+}
+
+void Enter(VisitScope& scope) {
+  scope.outer = thread_state.visit;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  thread_state.visit = &scope;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+void Leave(const VisitScope& scope) {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  thread_state.visit = scope.outer;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+// Chosen once, when the program starts, before any copy can run.
+[[maybe_unused]] const bool copy_dispatch_ready = [] {
+  mmapio_copy_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return true;
+}();
+
+}  // namespace
+
+FaultRecord LastFault() { return thread_state.last; }
+
+absl::Status EnsureFaultHandler() {
+  if (fault_handler_state.load(std::memory_order_acquire) != kNotInstalled) {
+    return absl::OkStatus();
+  }
+  return Install();
+}
+
+std::optional<FaultRecord> RunGuarded(const void* begin, size_t length,
+                                      absl::FunctionRef<void()> body) {
+  const auto first = reinterpret_cast<uintptr_t>(begin);
+  VisitScope scope(first, first + length);
+  if (__builtin_setjmp(scope.jump) != 0) return scope.fault;
+  Enter(scope);
+  body();
+  Leave(scope);
+  return std::nullopt;
+}
+
+size_t CopyGuarded(void* destination, const void* source, size_t n,
+                   MappedSide mapped) {
+  const auto begin = reinterpret_cast<uintptr_t>(
+      mapped == MappedSide::kSource ? source : destination);
+  // A copy made by a handler interrupting this one keeps its range.
+  const uintptr_t outer_begin = thread_state.copy_begin;
+  const uintptr_t outer_end = thread_state.copy_end;
+  thread_state.copy_begin = begin;
+  thread_state.copy_end = begin + n;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const size_t left = mmapio_guarded_copy(destination, source, n);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  thread_state.copy_begin = outer_begin;
+  thread_state.copy_end = outer_end;
+  return left;
+}
+
+LoadResult LoadGuarded(const void* source, size_t size) {
+  switch (size) {
+    case 1:
+      return mmapio_guarded_load8(source);
+    case 2:
+      return mmapio_guarded_load16(source);
+    case 4:
+      return mmapio_guarded_load32(source);
+    default:
+      return mmapio_guarded_load64(source);
+  }
+}
+
+}  // namespace mmapio::internal
+
+namespace mmapio {
+
+absl::Status InstallFaultHandler() { return internal::EnsureFaultHandler(); }
+
+}  // namespace mmapio

@@ -1,0 +1,212 @@
+// The guarded operations on Windows, against pages of a real view made
+// PAGE_NOACCESS (which fault with EXCEPTION_ACCESS_VIOLATION on Windows and
+// under Wine alike), and faults that are not a guarded access's, which must
+// still kill the process.
+
+#include <windows.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mmapio/fault.h"
+#include "mmapio/fault_info.h"
+#include "mmapio/guarded.h"
+#include "mmapio/region.h"
+#include "tests/status_matchers.h"
+
+namespace mmapio {
+namespace {
+
+using ::mmapio::testing::IsOk;
+using ::mmapio::testing::StatusIs;
+using ::testing::HasSubstr;
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPages = 32;
+// The page the tests make inaccessible.
+constexpr uint64_t kBadPage = 9;
+
+std::string MakeFile() {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const fs::path dir =
+      fs::path(tmp != nullptr ? tmp : fs::temp_directory_path().string()) /
+      ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  fs::create_directories(dir);
+  const std::string path = (dir / "f").string();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  for (uint64_t i = 0; i < kPages * kPage; ++i) {
+    out.put(static_cast<char>(i / kPage));
+  }
+  return path;
+}
+
+// Makes page `page` of the region's view inaccessible, or accessible again.
+void Protect(const Region& region, uint64_t page, DWORD protection) {
+  DWORD old;
+  ASSERT_TRUE(VirtualProtect(
+      const_cast<std::byte*>(region.bytes().data()) + page * kPage, kPage,
+      protection, &old))
+      << GetLastError();
+}
+
+class GuardedWindowsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(InstallFaultHandler(), IsOk());
+    absl::StatusOr<Region> region = Region::Open(MakeFile());
+    ASSERT_THAT(region, IsOk());
+    region_.emplace(*std::move(region));
+  }
+
+  std::optional<Region> region_;
+};
+
+TEST_F(GuardedWindowsTest, AccessesThatDoNotFaultReadTheFile) {
+  EXPECT_THAT(GuardedLoad<uint8_t>(*region_, 3 * kPage), IsOk());
+  EXPECT_EQ(*GuardedLoad<uint8_t>(*region_, 3 * kPage), 3);
+  EXPECT_EQ(*GuardedLoad<uint16_t>(*region_, 4 * kPage - 1), 0x0403);
+  EXPECT_EQ(*GuardedLoad<uint32_t>(*region_, 5 * kPage), 0x05050505u);
+  EXPECT_EQ(*GuardedLoad<uint64_t>(*region_, 6 * kPage + 8),
+            0x0606060606060606u);
+  std::array<std::byte, 3 * kPage> copy;
+  const CopyResult copied =
+      GuardedCopy(*region_, kPage + 100, absl::MakeSpan(copy));
+  ASSERT_THAT(copied.status, IsOk());
+  EXPECT_EQ(copied.bytes_copied, copy.size());
+  EXPECT_EQ(copy[0], std::byte{1});
+  EXPECT_EQ(copy[copy.size() - 1], std::byte{4});
+  uint64_t sum = 0;
+  ASSERT_THAT(GuardedVisit(*region_, {0, kPages * kPage},
+                           [&sum](absl::Span<const std::byte> bytes) {
+                             for (const std::byte b : bytes) {
+                               sum += static_cast<uint8_t>(b);
+                             }
+                           }),
+              IsOk());
+  EXPECT_EQ(sum, kPage * (kPages * (kPages - 1) / 2));
+}
+
+TEST_F(GuardedWindowsTest, LoadOfAnInaccessiblePageIsAnError) {
+  Protect(*region_, kBadPage, PAGE_NOACCESS);
+  for (const uint64_t offset : {kBadPage * kPage, kBadPage * kPage + 4095}) {
+    absl::StatusOr<uint8_t> loaded = GuardedLoad<uint8_t>(*region_, offset);
+    EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kDataLoss,
+                                 HasSubstr(region_->path())));
+    const std::optional<FaultInfo> fault = GetFaultInfo(loaded.status());
+    ASSERT_TRUE(fault.has_value());
+    EXPECT_EQ(fault->file_offset, offset);
+    EXPECT_EQ(fault->address,
+              reinterpret_cast<uintptr_t>(region_->bytes().data() + offset));
+    EXPECT_EQ(fault->si_code, static_cast<int>(EXCEPTION_ACCESS_VIOLATION));
+  }
+  EXPECT_THAT(GuardedLoad<uint64_t>(*region_, kBadPage * kPage - 4),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // The pages around it, and the page once accessible again, read.
+  EXPECT_EQ(*GuardedLoad<uint8_t>(*region_, kBadPage * kPage - 1),
+            kBadPage - 1);
+  Protect(*region_, kBadPage, PAGE_READONLY);
+  EXPECT_EQ(*GuardedLoad<uint8_t>(*region_, kBadPage * kPage), kBadPage);
+}
+
+TEST_F(GuardedWindowsTest, CopyStopsAtTheInaccessiblePage) {
+  Protect(*region_, kBadPage, PAGE_NOACCESS);
+  for (const size_t length : {size_t{200}, size_t{3 * kPage}}) {
+    std::string buffer(length, '\0');
+    const CopyResult copied = GuardedCopy(
+        *region_, kBadPage * kPage - 100,
+        absl::MakeSpan(reinterpret_cast<std::byte*>(buffer.data()), length));
+    EXPECT_THAT(copied.status, StatusIs(absl::StatusCode::kDataLoss));
+    EXPECT_EQ(copied.bytes_copied, 100u) << length;
+    EXPECT_EQ(buffer[99], static_cast<char>(kBadPage - 1));
+    const std::optional<FaultInfo> fault = GetFaultInfo(copied.status);
+    ASSERT_TRUE(fault.has_value());
+    EXPECT_EQ(fault->file_offset, kBadPage * kPage);
+  }
+}
+
+TEST_F(GuardedWindowsTest, VisitIsAbandonedAtTheInaccessiblePage) {
+  Protect(*region_, kBadPage, PAGE_NOACCESS);
+  uint64_t visited = 0;
+  const absl::Status status =
+      GuardedVisit(*region_, {0, kPages * kPage},
+                   [&visited](absl::Span<const std::byte> bytes) {
+                     for (const std::byte& b : bytes) {
+                       (void)*reinterpret_cast<const volatile std::byte*>(&b);
+                       ++visited;
+                     }
+                   });
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(visited, kBadPage * kPage);
+  const std::optional<FaultInfo> fault = GetFaultInfo(status);
+  ASSERT_TRUE(fault.has_value());
+  EXPECT_EQ(fault->file_offset, kBadPage * kPage);
+  // The handler is ready for the next one, nested or not.
+  EXPECT_THAT(GuardedVisit(*region_, {0, kPage},
+                           [this](absl::Span<const std::byte>) {
+                             EXPECT_THAT(GuardedLoad<uint8_t>(*region_,
+                                                              kBadPage * kPage),
+                                         StatusIs(absl::StatusCode::kDataLoss));
+                           }),
+              IsOk());
+}
+
+using GuardedWindowsDeathTest = GuardedWindowsTest;
+
+TEST_F(GuardedWindowsDeathTest, UnguardedReadOfTheSamePageDies) {
+  Protect(*region_, kBadPage, PAGE_NOACCESS);
+  EXPECT_DEATH(
+      {
+        const auto* page = reinterpret_cast<const volatile uint8_t*>(
+            region_->bytes().data() + kBadPage * kPage);
+        std::exit(*page);
+      },
+      "");
+}
+
+TEST_F(GuardedWindowsDeathTest, FaultInTheCallersBufferOfACopyDies) {
+  // The destination is the caller's memory, not the mapping the copy
+  // guards: its fault is not the copy's.
+  void* buffer =
+      VirtualAlloc(nullptr, kPage, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS);
+  ASSERT_NE(buffer, nullptr);
+  EXPECT_DEATH(
+      {
+        const CopyResult copied =
+            GuardedCopy(*region_, 0,
+                        absl::MakeSpan(static_cast<std::byte*>(buffer), kPage));
+        std::exit(copied.status.ok() ? 0 : 1);
+      },
+      "");
+  VirtualFree(buffer, 0, MEM_RELEASE);
+}
+
+TEST_F(GuardedWindowsDeathTest, FaultOutsideTheVisitedRangeDies) {
+  Protect(*region_, kBadPage, PAGE_NOACCESS);
+  EXPECT_DEATH(
+      {
+        // Visits page 0 only, and touches the bad page besides.
+        const absl::Status status = GuardedVisit(
+            *region_, {0, kPage}, [this](absl::Span<const std::byte>) {
+              (void)*reinterpret_cast<const volatile uint8_t*>(
+                  region_->bytes().data() + kBadPage * kPage);
+            });
+        std::exit(status.ok() ? 0 : 1);
+      },
+      "");
+}
+
+}  // namespace
+}  // namespace mmapio
