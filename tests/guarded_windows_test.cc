@@ -163,6 +163,60 @@ TEST_F(GuardedWindowsTest, VisitIsAbandonedAtTheInaccessiblePage) {
               IsOk());
 }
 
+// Under Wine, which can truncate a mapped file from outside (Windows
+// refuses: ERROR_USER_MAPPED_FILE) by running the Linux truncate(1).
+bool UnderWine() {
+  return GetProcAddress(GetModuleHandleA("ntdll.dll"), "wine_get_version") !=
+         nullptr;
+}
+
+// Truncates the file at the Windows path `path` (on Wine's Z: drive) to
+// `size` bytes with the Linux truncate(1). Wine neither waits for a Linux
+// program through its process handle nor passes its exit code on, so this
+// waits for the file's size to change, for up to a minute.
+void TruncateFromLinux(const std::string& path, uint64_t size) {
+  std::string unix_path = path.substr(2);  // Z:\\... is /...
+  for (char& c : unix_path) {
+    if (c == '\\') c = '/';
+  }
+  std::string command =
+      "Z:\\usr\\bin\\truncate -s " + std::to_string(size) + " " + unix_path;
+  STARTUPINFOA startup{};
+  startup.cb = sizeof(startup);
+  PROCESS_INFORMATION process{};
+  ASSERT_TRUE(CreateProcessA(nullptr, command.data(), nullptr, nullptr, FALSE,
+                             0, nullptr, nullptr, &startup, &process))
+      << GetLastError();
+  WaitForSingleObject(process.hProcess, INFINITE);
+  CloseHandle(process.hProcess);
+  CloseHandle(process.hThread);
+  for (int waited_ms = 0; fs::file_size(path) != size && waited_ms < 60000;
+       waited_ms += 10) {
+    Sleep(10);
+  }
+  ASSERT_EQ(fs::file_size(path), size) << command;
+}
+
+TEST_F(GuardedWindowsTest, ReadPastTheEndOfATruncatedFileIsOutOfRange) {
+  if (!UnderWine()) {
+    GTEST_SKIP() << "Windows cannot truncate a mapped file";
+  }
+  ASSERT_NO_FATAL_FAILURE(TruncateFromLinux(region_->path(), 5 * kPage));
+  absl::StatusOr<uint8_t> loaded = GuardedLoad<uint8_t>(*region_, 10 * kPage);
+  EXPECT_THAT(loaded,
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("truncated")));
+  const std::optional<FaultInfo> fault = GetFaultInfo(loaded.status());
+  ASSERT_TRUE(fault.has_value());
+  EXPECT_EQ(fault->file_offset, 10 * kPage);
+  std::array<std::byte, 2 * kPage> copy;
+  const CopyResult copied =
+      GuardedCopy(*region_, 4 * kPage, absl::MakeSpan(copy));
+  EXPECT_THAT(copied.status, StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ(copied.bytes_copied, kPage);
+  // What the file still has reads.
+  EXPECT_EQ(*GuardedLoad<uint8_t>(*region_, 4 * kPage), 4);
+}
+
 using GuardedWindowsDeathTest = GuardedWindowsTest;
 
 TEST_F(GuardedWindowsDeathTest, UnguardedReadOfTheSamePageDies) {

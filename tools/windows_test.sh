@@ -15,24 +15,30 @@ cd "$(dirname "$0")/.."
 
 log() { echo "windows_test: $*" >&2; }
 
-if ! command -v wine64 >/dev/null; then
+# Debian's wine64 is the loader; wine (the package) puts it on PATH.
+if ! command -v wine >/dev/null || ! command -v wineserver >/dev/null; then
   sudo=()
   ((EUID != 0)) && sudo=(sudo)
   log "installing Wine"
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends wine64 >&2
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends wine wine64 >&2
 fi
 bash tools/mingw_deps.sh >/dev/null
 
 # One prefix for all tests, made before they start so that they do not race
 # to make it; tools/wine_run.sh uses the same default.
 export WINEPREFIX=${WINEPREFIX:-/tmp/mmapio-wine-$(id -u)}
+export WINEDEBUG=-all
 if [[ ! -f ${WINEPREFIX}/system.reg ]]; then
   log "making the Wine prefix ${WINEPREFIX}"
-  WINEDEBUG=-all WINEDLLOVERRIDES="winedbg.exe=d" wine64 wineboot --init
+  WINEDLLOVERRIDES="winedbg.exe=d" wine wineboot --init
   wineserver --wait
 fi
+# One Wine server for the whole run: tests that start together would
+# otherwise race to start it, and a test's wine then fails at times.
+wineserver --persistent
+trap 'wineserver --kill 2>/dev/null || true' EXIT
 
 flags=(--config=mingw --color=no --curses=no --show_progress_rate_limit=30)
 status=0

@@ -15,7 +15,7 @@ export WINEDEBUG=-all
 export WINEDLLOVERRIDES="winedbg.exe=d${WINEDLLOVERRIDES:+;${WINEDLLOVERRIDES}}"
 export WINEPREFIX=${WINEPREFIX:-/tmp/mmapio-wine-$(id -u)}
 
-wine=$(command -v wine64 || command -v wine || true)
+wine=$(command -v wine || true)
 if [[ -z ${wine} ]]; then
   echo "wine_run: Wine is not installed (tools/windows_test.sh installs it)" >&2
   exit 2
