@@ -7,6 +7,7 @@
 #include "mmapio/fault.h"
 #include "mmapio/internal/fault_guard.h"
 #include "mmapio/internal/page_failure.h"
+#include "mmapio/internal/platform.h"
 #include "mmapio/internal/region_context.h"
 
 namespace mmapio {
@@ -26,7 +27,8 @@ absl::Status FaultStatus(const Region& region, absl::string_view operation,
   return internal::PageFailureStatus(
       internal::FaultedPage(region.fd(), region.bytes().data(), region.offset(),
                             fault.address, fault.si_code, region.path(), write),
-      "SIGBUS", internal::RegionContext(region, operation, offset, length));
+      internal::PageFaultName(),
+      internal::RegionContext(region, operation, offset, length));
 }
 
 CopyResult Copy(const Region& region, absl::string_view operation,

@@ -36,10 +36,6 @@ thread_local ThisThreadBatch this_thread_batch;
 // system call.
 constexpr uint64_t kOneChunkBytes = uint64_t{128} << 10;
 
-// The backend kAuto means: the fastest here for random pages and sequential
-// chunks alike (bench/RESULTS.md), and one that works wherever threads do.
-constexpr PrefetchBackend kDefaultBackend = PrefetchBackend::kWorkers;
-
 absl::StatusOr<std::unique_ptr<internal::PrefetchBackendImpl>> MakeBackend(
     PrefetchBackend backend, const PrefetchOptions& options,
     internal::RequestFinisher finish) {
@@ -48,6 +44,8 @@ absl::StatusOr<std::unique_ptr<internal::PrefetchBackendImpl>> MakeBackend(
       return internal::MakeIoUringBackend(options, std::move(finish));
     case PrefetchBackend::kWorkers:
       return internal::MakeWorkersBackend(options, std::move(finish));
+    case PrefetchBackend::kWindows:
+      return internal::MakeWindowsBackend(options, std::move(finish));
     case PrefetchBackend::kMadvise:
     case PrefetchBackend::kAuto:
       break;
@@ -67,6 +65,8 @@ absl::string_view PrefetchBackendName(PrefetchBackend backend) {
       return "workers";
     case PrefetchBackend::kMadvise:
       return "madvise";
+    case PrefetchBackend::kWindows:
+      return "windows";
   }
   return "unknown";
 }
@@ -74,13 +74,14 @@ absl::string_view PrefetchBackendName(PrefetchBackend backend) {
 absl::StatusOr<PrefetchBackend> ParsePrefetchBackend(absl::string_view name) {
   for (PrefetchBackend backend :
        {PrefetchBackend::kAuto, PrefetchBackend::kIoUring,
-        PrefetchBackend::kWorkers, PrefetchBackend::kMadvise}) {
+        PrefetchBackend::kWorkers, PrefetchBackend::kMadvise,
+        PrefetchBackend::kWindows}) {
     if (absl::AsciiStrToLower(name) == PrefetchBackendName(backend))
       return backend;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("prefetch backend \"", name,
-                   "\" is none of auto, io_uring, workers, madvise"));
+                   "\" is none of auto, io_uring, workers, madvise, windows"));
 }
 
 absl::StatusOr<PrefetchBackend> RequestedBackend(
@@ -106,8 +107,9 @@ absl::StatusOr<std::unique_ptr<PrefetchEngine>> PrefetchEngine::Create(
   }
   absl::StatusOr<PrefetchBackend> requested = RequestedBackend(options);
   if (!requested.ok()) return requested.status();
-  const PrefetchBackend backend =
-      *requested == PrefetchBackend::kAuto ? kDefaultBackend : *requested;
+  const PrefetchBackend backend = *requested == PrefetchBackend::kAuto
+                                      ? internal::DefaultPrefetchBackend()
+                                      : *requested;
   // The engine exists first: the backend's finisher calls it.
   std::unique_ptr<PrefetchEngine> engine(new PrefetchEngine(options, backend));
   absl::StatusOr<std::unique_ptr<internal::PrefetchBackendImpl>> impl =

@@ -36,6 +36,12 @@
 //   madvise   MADV_WILLNEED in chunks no larger than the readahead window;
 //             the kernel says nothing about completion, so a request
 //             completes once it is submitted: a hint, not a promise.
+//   windows   the default on Windows, and its only backend that reports
+//             completion: PrefetchVirtualMemory for all the chunks of a
+//             request in one call, then waiting threads touch each page
+//             through the fault guard, as workers does on kernels without
+//             MADV_POPULATE_READ. (workers on Windows is the same; io_uring
+//             is Unavailable there.)
 //
 // Errors arrive in the callback, never as SIGBUS: DataLoss for a page the
 // device cannot read, OutOfRange for a range outside the region, Cancelled
@@ -70,14 +76,15 @@
 
 namespace mmapio {
 
-enum class PrefetchBackend { kAuto, kIoUring, kWorkers, kMadvise };
+enum class PrefetchBackend { kAuto, kIoUring, kWorkers, kMadvise, kWindows };
 
-// "auto", "io_uring", "workers", "madvise".
+// "auto", "io_uring", "workers", "madvise", "windows".
 absl::string_view PrefetchBackendName(PrefetchBackend backend);
 absl::StatusOr<PrefetchBackend> ParsePrefetchBackend(absl::string_view name);
 
 struct PrefetchOptions {
-  // kAuto: MMAPIO_PREFETCH_BACKEND if set, else workers.
+  // kAuto: MMAPIO_PREFETCH_BACKEND if set, else workers (windows on
+  // Windows).
   PrefetchBackend backend = PrefetchBackend::kAuto;
   // Requests are split into chunks of this size (rounded to pages). 0: the
   // readahead window of the device behind the file, at most 2 MiB.
@@ -112,7 +119,8 @@ class PrefetchEngine {
  public:
   using Callback = std::function<void(absl::Status)>;
 
-  // The engine with the requested backend (kAuto: workers). A backend that
+  // The engine with the requested backend (kAuto: workers; on Windows,
+  // windows). A backend that
   // cannot start here is an error (Unavailable, saying why); InvalidArgument
   // for options that are not positive or an unknown
   // MMAPIO_PREFETCH_BACKEND.

@@ -61,6 +61,21 @@ void Unmap(std::byte* base, size_t length);
 // `address` and `length` are page-aligned in all of these.
 absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
                           const OpContext& context);
+// A page-aligned range of a mapping.
+struct MemoryRange {
+  std::byte* address;
+  size_t length;
+};
+
+// Starts reading every range in (kWillNeed) at once: one madvise per range
+// on Linux, one PrefetchVirtualMemory for all of them on Windows. A hint: no
+// error is reported.
+void WillNeed(const MemoryRange* ranges, size_t count);
+
+// What the OS calls the fault of a page a file cannot provide, for
+// messages: "SIGBUS", "an in-page error".
+const char* PageFaultName();
+
 // Faults the range in for reading (MADV_POPULATE_READ) and returns 0 once
 // it is resident and mapped, or the errno it failed with: EFAULT for a page
 // that could not be read (never SIGBUS), EHWPOISON for a poisoned one,

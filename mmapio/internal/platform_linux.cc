@@ -275,6 +275,14 @@ int PopulateRead(std::byte* address, size_t length) {
   return result == 0 ? 0 : errno;
 }
 
+void WillNeed(const MemoryRange* ranges, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    (void)madvise(ranges[i].address, ranges[i].length, MADV_WILLNEED);
+  }
+}
+
+const char* PageFaultName() { return "SIGBUS"; }
+
 bool PopulateFailedOnPage(int err) { return err == EFAULT || err == EHWPOISON; }
 
 int FaultCodeOfPopulateError(int err) {

@@ -328,6 +328,17 @@ absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
   return Unsupported(context, "take this advice");
 }
 
+void WillNeed(const MemoryRange* ranges, size_t count) {
+  std::vector<WIN32_MEMORY_RANGE_ENTRY> entries(count);
+  for (size_t i = 0; i < count; ++i) {
+    entries[i] = {ranges[i].address, ranges[i].length};
+  }
+  (void)PrefetchVirtualMemory(GetCurrentProcess(), entries.size(),
+                              entries.data(), 0);
+}
+
+const char* PageFaultName() { return "an in-page error"; }
+
 int PopulateRead(std::byte*, size_t) { return ENOSYS; }
 
 bool HasPopulateRead() { return false; }

@@ -1,5 +1,6 @@
 // Waiting for readiness, the part of the OS under AsyncEngine and EventLoop;
-// one implementation per OS (poller_linux.cc: epoll, eventfd, timerfd).
+// one implementation per OS (poller_linux.cc: epoll, eventfd, timerfd;
+// poller_windows.cc: an event, a thread-pool timer, WaitForMultipleObjects).
 //
 // A Poller is a set of descriptors to wait on, with two sources of its own
 // already in it: a wake-up that any thread can raise, and a timer that
@@ -16,14 +17,13 @@
 #define MMAPIO_INTERNAL_POLLER_H_
 
 #include <cstddef>
-#include <utility>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "mmapio/internal/unique_fd.h"
 
 namespace mmapio::internal {
 
@@ -33,12 +33,14 @@ class Poller {
   // OS will not make one.
   static absl::StatusOr<Poller> Create(absl::string_view owner);
 
-  Poller(Poller&&) = default;
-  Poller& operator=(Poller&&) = default;
+  Poller(Poller&&) noexcept;
+  Poller& operator=(Poller&&) noexcept;
+  ~Poller();
 
   // Readable when a watched descriptor is, after Wake() until ClearWake(),
-  // and from the timer's deadline until it is armed again.
-  int fd() const { return poll_.get(); }
+  // and from the timer's deadline until it is armed again. (On Windows a
+  // handle, as an int: it becomes signaled.)
+  int fd() const;
 
   // Raises the wake-up; cheap to repeat before it is cleared.
   void Wake();
@@ -48,8 +50,9 @@ class Poller {
   // deadline before; arming also clears a deadline that has passed.
   void ArmTimer(absl::Time when);
 
-  // Watches `fd` for readability until Unwatch. InvalidArgument, with the
-  // OS's reason, when it cannot be watched.
+  // Watches `fd` for readability (on Windows: a waitable handle, as an int)
+  // until Unwatch. InvalidArgument, with the OS's reason, when it cannot be
+  // watched.
   absl::Status Watch(int fd);
   void Unwatch(int fd);
 
@@ -64,15 +67,13 @@ class Poller {
   absl::StatusOr<size_t> Wait(absl::Span<int> ready,
                               const absl::Duration* timeout);
 
- private:
-  Poller(UniqueFd poll, UniqueFd wake, UniqueFd timer)
-      : poll_(std::move(poll)),
-        wake_(std::move(wake)),
-        timer_(std::move(timer)) {}
+  // What the OS gives a Poller, per OS (poller_linux.cc, poller_windows.cc).
+  struct State;
 
-  UniqueFd poll_;
-  UniqueFd wake_;
-  UniqueFd timer_;
+ private:
+  explicit Poller(std::unique_ptr<State> state);
+
+  std::unique_ptr<State> state_;
 };
 
 // Timers are promised to the nanosecond: while one of these lives, the

@@ -12,11 +12,21 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/poller.h"
+#include "mmapio/internal/unique_fd.h"
 
 namespace mmapio::internal {
+
+struct Poller::State {
+  UniqueFd poll;
+  UniqueFd wake;
+  UniqueFd timer;
+};
+
 namespace {
 
 // epoll_event.data of the wake-up and of the timer: no watched descriptor
@@ -45,14 +55,22 @@ absl::StatusOr<Poller> Poller::Create(absl::string_view owner) {
         ": cannot make its pollable descriptor (epoll, eventfd, timerfd): ",
         strerror(errno)));
   }
-  return Poller(std::move(poll), std::move(wake), std::move(timer));
+  return Poller(std::make_unique<State>(
+      State{std::move(poll), std::move(wake), std::move(timer)}));
 }
 
-void Poller::Wake() { (void)eventfd_write(wake_.get(), 1); }
+Poller::Poller(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Poller::Poller(Poller&&) noexcept = default;
+Poller& Poller::operator=(Poller&&) noexcept = default;
+Poller::~Poller() = default;
+
+int Poller::fd() const { return state_->poll.get(); }
+
+void Poller::Wake() { (void)eventfd_write(state_->wake.get(), 1); }
 
 void Poller::ClearWake() {
   uint64_t count;
-  (void)eventfd_read(wake_.get(), &count);
+  (void)eventfd_read(state_->wake.get(), &count);
 }
 
 void Poller::ArmTimer(absl::Time when) {
@@ -64,11 +82,11 @@ void Poller::ArmTimer(absl::Time when) {
       spec.it_value.tv_nsec = 1;
     }
   }
-  (void)timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+  (void)timerfd_settime(state_->timer.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 
 absl::Status Poller::Watch(int fd) {
-  if (fd < 0 || !Add(poll_.get(), fd, fd)) {
+  if (fd < 0 || !Add(state_->poll.get(), fd, fd)) {
     return absl::InvalidArgumentError(fd < 0 ? strerror(EBADF)
                                              : strerror(errno));
   }
@@ -76,7 +94,7 @@ absl::Status Poller::Watch(int fd) {
 }
 
 void Poller::Unwatch(int fd) {
-  (void)epoll_ctl(poll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  (void)epoll_ctl(state_->poll.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
 absl::StatusOr<size_t> Poller::Wait(absl::Span<int> ready,
@@ -90,7 +108,8 @@ absl::StatusOr<size_t> Poller::Wait(absl::Span<int> ready,
     storage = absl::ToTimespec(std::max(*timeout, absl::ZeroDuration()));
     limit = &storage;
   }
-  const int count = epoll_pwait2(poll_.get(), events, most, limit, nullptr);
+  const int count =
+      epoll_pwait2(state_->poll.get(), events, most, limit, nullptr);
   if (count < 0) {
     if (errno == EINTR) return 0;
     return absl::InternalError(absl::StrCat("epoll_pwait2: ", strerror(errno)));

@@ -1,5 +1,7 @@
 // The backends behind PrefetchEngine: one interface, one file each
-// (prefetch_io_uring.cc, prefetch_workers.cc, prefetch_madvise.cc).
+// (prefetch_io_uring.cc, prefetch_workers.cc, prefetch_madvise.cc), and per
+// OS which of them run there (prefetch_backends_linux.cc,
+// prefetch_backends_windows.cc).
 //
 // The engine hands each request to its backend from the engine's own
 // dispatch thread, never from the thread that asked: Submit may sleep
@@ -69,6 +71,12 @@ absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeIoUringBackend(
 absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeWorkersBackend(
     const PrefetchOptions& options, RequestFinisher finish);
 std::unique_ptr<PrefetchBackendImpl> MakeMadviseBackend(RequestFinisher finish);
+absl::StatusOr<std::unique_ptr<PrefetchBackendImpl>> MakeWindowsBackend(
+    const PrefetchOptions& options, RequestFinisher finish);
+
+// The backend kAuto means on this OS (prefetch_backends_linux.cc,
+// prefetch_backends_windows.cc).
+PrefetchBackend DefaultPrefetchBackend();
 
 }  // namespace mmapio::internal
 

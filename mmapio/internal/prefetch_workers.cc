@@ -1,9 +1,10 @@
-// The workers backend: MADV_WILLNEED for every chunk of a request that asks
-// for it (small ones, see PrefetchEngine::Start), on the engine's dispatch
-// thread, so the device sees the whole request at once; then waiting threads
-// take the chunks in order and fault each in with MADV_POPULATE_READ (or, on
-// kernels before 5.14, a guarded touch of each page), whose return means
-// "resident and mapped".
+// The workers backend (and on Windows the "windows" backend): MADV_WILLNEED
+// for every chunk of a request that asks for it (small ones, see
+// PrefetchEngine::Start), on the engine's dispatch thread, so the device
+// sees the whole request at once (on Windows: one PrefetchVirtualMemory for
+// all of them); then waiting threads take the chunks in order and fault each
+// in with MADV_POPULATE_READ (or, on kernels before 5.14 and on Windows, a
+// guarded touch of each page), whose return means "resident and mapped".
 //
 // This is the kernel's own fastest mechanism (WILLNEED, then touch) with the
 // touch moved off the caller. Waiters take chunks in the order they were
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/fault_guard.h"
@@ -43,7 +45,7 @@ absl::Status TouchChunk(const PrefetchRequest& request, size_t i,
           FaultedPage(static_cast<int>(request.stream()), chunk.address,
                       chunk.file_offset, fault.address, fault.si_code,
                       context.path, /*write=*/false),
-          "SIGBUS", context);
+          PageFaultName(), context);
     }
   }
   return absl::OkStatus();
@@ -80,12 +82,13 @@ class WorkersBackend : public PrefetchBackendImpl {
       ready_.SignalAll();
       return;
     }
-    for (size_t i = 0; i < chunks; ++i) {
-      const PrefetchChunk& chunk = request->chunks()[i];
-      // A hint: a failure shows when the chunk is populated.
-      (void)AdviseMemory(chunk.address, chunk.length, Advice::kWillNeed,
-                         request->ContextOf(i));
+    // The whole request at once; a hint: a failure shows when a chunk is
+    // populated.
+    absl::InlinedVector<MemoryRange, 1> ranges;
+    for (const PrefetchChunk& chunk : request->chunks()) {
+      ranges.push_back({chunk.address, chunk.length});
     }
+    WillNeed(ranges.data(), ranges.size());
     MutexLock lock(&mutex_);
     for (size_t i = 0; i < chunks; ++i) {
       shared_.push_back({request, i, i + 1});
