@@ -4,7 +4,6 @@
 #include <windows.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -18,6 +17,7 @@
 #include "mmapio/prefetch.h"
 #include "mmapio/region.h"
 #include "tests/status_matchers.h"
+#include "tests/test_directory.h"
 
 namespace mmapio {
 namespace {
@@ -29,11 +29,7 @@ using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 std::string MakeFile() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const fs::path dir =
-      fs::path(tmp != nullptr ? tmp : fs::temp_directory_path().string()) /
-      ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::create_directories(dir);
+  const fs::path dir = mmapio::testing::TestDirectory();
   const std::string path = (dir / "f").string();
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << std::string(64 * 4096, 'w');

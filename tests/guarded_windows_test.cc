@@ -8,7 +8,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -24,6 +23,7 @@
 #include "mmapio/guarded.h"
 #include "mmapio/region.h"
 #include "tests/status_matchers.h"
+#include "tests/test_directory.h"
 
 namespace mmapio {
 namespace {
@@ -40,11 +40,7 @@ constexpr uint64_t kPages = 32;
 constexpr uint64_t kBadPage = 9;
 
 std::string MakeFile() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const fs::path dir =
-      fs::path(tmp != nullptr ? tmp : fs::temp_directory_path().string()) /
-      ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::create_directories(dir);
+  const fs::path dir = mmapio::testing::TestDirectory();
   const std::string path = (dir / "f").string();
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   for (uint64_t i = 0; i < kPages * kPage; ++i) {

@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -19,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "mmapio/region.h"
 #include "tests/status_matchers.h"
+#include "tests/test_directory.h"
 
 namespace mmapio {
 namespace {
@@ -31,12 +31,7 @@ namespace fs = std::filesystem;
 
 class RegionPortableTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = fs::path(tmp != nullptr ? tmp : fs::temp_directory_path().string()) /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = mmapio::testing::TestDirectory(); }
 
   // A file of `size` bytes, byte i holding i * 7 + 3 (mod 256).
   std::string MakeFile(const std::string& name, size_t size) {

@@ -1,7 +1,6 @@
 // What Region does on Windows and not on Linux: the requests Windows cannot
 // carry out are Unimplemented, saying so, never a silent success.
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -12,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "mmapio/region.h"
 #include "tests/status_matchers.h"
+#include "tests/test_directory.h"
 
 namespace mmapio {
 namespace {
@@ -23,11 +23,7 @@ using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 std::string MakeFile(const std::string& name, size_t size) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const fs::path dir =
-      fs::path(tmp != nullptr ? tmp : fs::temp_directory_path().string()) /
-      ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::create_directories(dir);
+  const fs::path dir = mmapio::testing::TestDirectory();
   const std::string path = (dir / name).string();
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   for (size_t i = 0; i < size; ++i) out.put(static_cast<char>(i));

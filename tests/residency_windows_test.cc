@@ -2,7 +2,6 @@
 // QueryWorkingSetEx, reported as such.
 
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -13,6 +12,7 @@
 #include "mmapio/region.h"
 #include "mmapio/residency.h"
 #include "tests/status_matchers.h"
+#include "tests/test_directory.h"
 
 namespace mmapio {
 namespace {
@@ -25,11 +25,7 @@ namespace fs = std::filesystem;
 constexpr uint64_t kPage = 4096;
 
 std::string MakeFile(size_t pages) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const fs::path dir =
-      fs::path(tmp != nullptr ? tmp : fs::temp_directory_path().string()) /
-      ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::create_directories(dir);
+  const fs::path dir = mmapio::testing::TestDirectory();
   const std::string path = (dir / "f").string();
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << std::string(pages * kPage, 'm');

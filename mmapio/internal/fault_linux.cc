@@ -46,9 +46,8 @@ struct VisitScope {
 struct ThreadState {
   FaultRecord last;
   VisitScope* visit;
-  // The mapped buffer of the copy in progress: [copy_begin, copy_end).
-  uintptr_t copy_begin;
-  uintptr_t copy_end;
+  // The mapped buffer of the copy in progress.
+  CopyRange copy;
 };
 __attribute__((tls_model(
     "initial-exec"))) thread_local constinit ThreadState thread_state = {};
@@ -84,8 +83,7 @@ void SetProgramCounter(void* ucontext, uintptr_t pc) {
 bool ResumeAtFixup(siginfo_t* info, void* ucontext) {
   const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
   const uintptr_t fixup =
-      FixupFor(ProgramCounter(ucontext), address, thread_state.copy_begin,
-               thread_state.copy_end);
+      FixupFor(ProgramCounter(ucontext), address, thread_state.copy);
   if (fixup == 0) return false;
   thread_state.last = {address, info->si_code};
   SetProgramCounter(ucontext, fixup);
@@ -235,32 +233,13 @@ std::optional<FaultRecord> RunGuarded(const void* begin, size_t length,
 
 size_t CopyGuarded(void* destination, const void* source, size_t n,
                    MappedSide mapped) {
-  const auto begin = reinterpret_cast<uintptr_t>(
+  return CopyPublishingRange(
+      thread_state.copy, destination, source, n,
       mapped == MappedSide::kSource ? source : destination);
-  // A copy made by a signal handler interrupting this one keeps its range.
-  const uintptr_t outer_begin = thread_state.copy_begin;
-  const uintptr_t outer_end = thread_state.copy_end;
-  thread_state.copy_begin = begin;
-  thread_state.copy_end = begin + n;
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  const size_t left = mmapio_guarded_copy(destination, source, n);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  thread_state.copy_begin = outer_begin;
-  thread_state.copy_end = outer_end;
-  return left;
 }
 
 LoadResult LoadGuarded(const void* source, size_t size) {
-  switch (size) {
-    case 1:
-      return mmapio_guarded_load8(source);
-    case 2:
-      return mmapio_guarded_load16(source);
-    case 4:
-      return mmapio_guarded_load32(source);
-    default:
-      return mmapio_guarded_load64(source);
-  }
+  return LoadOfSize(source, size);
 }
 
 #else

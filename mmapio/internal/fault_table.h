@@ -8,8 +8,11 @@
 #ifndef MMAPIO_INTERNAL_FAULT_TABLE_H_
 #define MMAPIO_INTERNAL_FAULT_TABLE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+
+#include "mmapio/internal/fast_load.h"
 
 namespace mmapio::internal {
 
@@ -19,6 +22,13 @@ struct FixupEntry {
   uintptr_t fixup;
   // Whether the instruction is a copy's, which touches two buffers.
   uint64_t copies;
+};
+
+// The mapped buffer of the guarded copy in progress on a thread, which
+// FixupFor needs: each OS keeps one per thread where its handler finds it.
+struct CopyRange {
+  uintptr_t begin = 0;
+  uintptr_t end = 0;
 };
 
 }  // namespace mmapio::internal
@@ -37,14 +47,14 @@ namespace mmapio::internal {
 // Where to resume after a fault at `address` by the instruction at `pc`,
 // or 0 when the fault is not a guarded access's: `pc` is no guarded
 // instruction, or it is a copy's and `address` lies outside the copy's
-// mapped buffer [copy_begin, copy_end). Async-signal-safe.
-inline uintptr_t FixupFor(uintptr_t pc, uintptr_t address, uintptr_t copy_begin,
-                          uintptr_t copy_end) {
+// mapped buffer `copy`. Async-signal-safe.
+inline uintptr_t FixupFor(uintptr_t pc, uintptr_t address,
+                          const CopyRange& copy) {
 #if defined(__x86_64__)
   for (uint64_t i = 0; i < mmapio_fault_table_entries; ++i) {
     const FixupEntry& entry = mmapio_fault_table[i];
     if (pc >= entry.begin && pc < entry.end) {
-      if (entry.copies != 0 && (address < copy_begin || address >= copy_end)) {
+      if (entry.copies != 0 && (address < copy.begin || address >= copy.end)) {
         return 0;  // The other buffer: not the mapping guarded.
       }
       return entry.fixup;
@@ -53,11 +63,44 @@ inline uintptr_t FixupFor(uintptr_t pc, uintptr_t address, uintptr_t copy_begin,
 #else
   (void)pc;
   (void)address;
-  (void)copy_begin;
-  (void)copy_end;
+  (void)copy;
 #endif
   return 0;
 }
+
+#if defined(__x86_64__)
+
+// mmapio_guarded_copy with `current` (the thread's CopyRange) set to the
+// mapped side while it runs. A copy made by a handler interrupting this one
+// keeps its own range and restores this one's.
+inline size_t CopyPublishingRange(CopyRange& current, void* destination,
+                                  const void* source, size_t n,
+                                  const void* mapped) {
+  const CopyRange outer = current;
+  const auto begin = reinterpret_cast<uintptr_t>(mapped);
+  current = {begin, begin + n};
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const size_t left = mmapio_guarded_copy(destination, source, n);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  current = outer;
+  return left;
+}
+
+// The guarded load of `size` (1, 2, 4 or 8) bytes.
+inline LoadResult LoadOfSize(const void* source, size_t size) {
+  switch (size) {
+    case 1:
+      return mmapio_guarded_load8(source);
+    case 2:
+      return mmapio_guarded_load16(source);
+    case 4:
+      return mmapio_guarded_load32(source);
+    default:
+      return mmapio_guarded_load64(source);
+  }
+}
+
+#endif
 
 }  // namespace mmapio::internal
 

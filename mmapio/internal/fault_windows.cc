@@ -51,9 +51,8 @@ struct VisitScope {
 struct ThreadState {
   FaultRecord last;
   VisitScope* visit;
-  // The mapped buffer of the copy in progress: [copy_begin, copy_end).
-  uintptr_t copy_begin;
-  uintptr_t copy_end;
+  // The mapped buffer of the copy in progress.
+  CopyRange copy;
 };
 thread_local constinit ThreadState thread_state = {};
 
@@ -92,8 +91,7 @@ LONG CALLBACK OnException(EXCEPTION_POINTERS* exception) {
           : static_cast<int>(code);
   CONTEXT& context = *exception->ContextRecord;
   const uintptr_t fixup =
-      FixupFor(static_cast<uintptr_t>(context.Rip), address,
-               thread_state.copy_begin, thread_state.copy_end);
+      FixupFor(static_cast<uintptr_t>(context.Rip), address, thread_state.copy);
   if (fixup != 0) {
     thread_state.last = {address, fault_code};
     context.Rip = fixup;
@@ -178,32 +176,13 @@ std::optional<FaultRecord> RunGuarded(const void* begin, size_t length,
 
 size_t CopyGuarded(void* destination, const void* source, size_t n,
                    MappedSide mapped) {
-  const auto begin = reinterpret_cast<uintptr_t>(
+  return CopyPublishingRange(
+      thread_state.copy, destination, source, n,
       mapped == MappedSide::kSource ? source : destination);
-  // A copy made by a handler interrupting this one keeps its range.
-  const uintptr_t outer_begin = thread_state.copy_begin;
-  const uintptr_t outer_end = thread_state.copy_end;
-  thread_state.copy_begin = begin;
-  thread_state.copy_end = begin + n;
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  const size_t left = mmapio_guarded_copy(destination, source, n);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  thread_state.copy_begin = outer_begin;
-  thread_state.copy_end = outer_end;
-  return left;
 }
 
 LoadResult LoadGuarded(const void* source, size_t size) {
-  switch (size) {
-    case 1:
-      return mmapio_guarded_load8(source);
-    case 2:
-      return mmapio_guarded_load16(source);
-    case 4:
-      return mmapio_guarded_load32(source);
-    default:
-      return mmapio_guarded_load64(source);
-  }
+  return LoadOfSize(source, size);
 }
 
 }  // namespace mmapio::internal
