@@ -272,14 +272,16 @@ size_t AsyncEngine::Poll(size_t max_completions) {
   std::vector<std::shared_ptr<AsyncRequest>> ready;
   {
     internal::MutexLock lock(&shared_->mutex);
-    if (!shared_->deadlines.empty() &&
-        shared_->deadlines.begin()->first <= absl::Now()) {
-      const absl::Time now = absl::Now();
+    // The timer has fired when its time has passed, whether or not the
+    // request it was set for is still pending (a request that completes
+    // keeps its deadline's timer): expire what is due, and setting the
+    // timer again, to the next deadline or none, makes fd() unreadable.
+    const absl::Time now = absl::Now();
+    if (shared_->timer_at <= now) {
       auto it = shared_->deadlines.begin();
       for (; it != shared_->deadlines.end() && it->first <= now; ++it) {
         expired.push_back(shared_->pending.at(it->second));
       }
-      // Setting the timer again also makes it unreadable.
       shared_->ArmTimer(it == shared_->deadlines.end() ? absl::InfiniteFuture()
                                                        : it->first);
     }

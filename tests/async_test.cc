@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mmapio/async_engine.h"
@@ -107,6 +108,31 @@ TEST_P(AsyncTest, CallbackRunsOnThePollingThreadWithTheBytesResident) {
       });
   EXPECT_FALSE(called) << "a cold range completed inline";
   PollUntil(*engine, [&] { return called; });
+}
+
+// A request that completes before its deadline leaves the deadline's timer
+// set; once the timer has fired, a Poll sets it again, so that fd() does
+// not stay readable with nothing to run (a loop would spin on it).
+TEST_P(AsyncTest, FdIsQuietAfterTheDeadlineOfACompletedRequestPasses) {
+  const std::string path = ColdFile(16);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_THAT(region, IsOk());
+  std::unique_ptr<AsyncEngine> engine = Engine();
+  ASSERT_NE(engine, nullptr);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(100);
+  bool done = false;
+  engine->EnsureResident(*region, {0, kPage},
+                         [&](absl::StatusOr<ResidentView> view) {
+                           EXPECT_THAT(view, IsOk());
+                           done = true;
+                         },
+                         {.deadline = deadline});
+  PollUntil(*engine, [&] { return done; });
+  // Once the deadline has passed, the timer has fired.
+  absl::SleepFor(deadline - absl::Now() + absl::Milliseconds(5));
+  EXPECT_EQ(engine->Poll(), 0u);
+  pollfd readable{engine->fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&readable, 1, 0), 0) << "fd() stays readable";
 }
 
 TEST_P(AsyncTest, ResidentRangeCompletesInlineWithoutSuspending) {

@@ -90,11 +90,13 @@ void Poller::ClearWake() {
 }
 
 void Poller::ArmTimer(absl::Time when) {
+  // Stop the old deadline, and wait out a callback of it already queued or
+  // running, so that none can raise the event after this: as on Linux,
+  // arming clears a deadline that has passed.
+  SetThreadpoolTimer(state_->timer, nullptr, 0, 0);
+  WaitForThreadpoolTimerCallbacks(state_->timer, TRUE);
   state_->timer_fired.store(false, std::memory_order_release);
-  if (when == absl::InfiniteFuture()) {
-    SetThreadpoolTimer(state_->timer, nullptr, 0, 0);
-    return;
-  }
+  if (when == absl::InfiniteFuture()) return;
   if (when <= absl::Now()) {
     OnTimer(nullptr, state_.get(), state_->timer);
     return;
@@ -110,8 +112,11 @@ void Poller::ArmTimer(absl::Time when) {
 
 absl::Status Poller::Watch(int fd) {
   const HANDLE handle = AsHandle(fd);
-  if (handle == nullptr || handle == INVALID_HANDLE_VALUE) {
-    return absl::InvalidArgumentError("not a waitable handle");
+  DWORD flags;
+  if (!GetHandleInformation(handle, &flags)) {
+    return absl::InvalidArgumentError(
+        "not a handle (on Windows, watch a waitable handle, not a C runtime "
+        "descriptor)");
   }
   if (state_->watched.size() + 1 >= MAXIMUM_WAIT_OBJECTS) {
     return absl::InvalidArgumentError(
