@@ -896,10 +896,9 @@ TEST_F(CliTest, TouchSkipsTheHolesOfSparseFiles) {
   // Holes too: that is more than this machine's memory, so it is refused.
   run = Shell(absl::StrCat("timeout 60 ", Binary(), " touch --holes ", path));
   EXPECT_EQ(run.exit_code, 1) << run.out;
-  EXPECT_THAT(run.out,
-              HasSubstr(absl::StrCat(
-                  "mmapio touch: \"", path, "\" [0, ", kSize, "): ", kHuman,
-                  " to load is more than the ")));
+  EXPECT_THAT(run.out, HasSubstr(absl::StrCat("mmapio touch: \"", path,
+                                              "\" [0, ", kSize, "): ", kHuman,
+                                              " to load is more than the ")));
   EXPECT_THAT(run.out, HasSubstr("of memory available (MemAvailable); "
                                  "--force loads it anyway"));
 

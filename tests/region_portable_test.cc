@@ -210,7 +210,10 @@ TEST_F(RegionPortableTest, LockAndUnlock) {
   ASSERT_THAT(region, IsOk());
   EXPECT_THAT(region->Lock({0, 65536}, LockMode::kPopulate), IsOk());
   EXPECT_THAT(region->Unlock({0, 65536}), IsOk());
-  // Unlocking what is not locked is no error.
+  // Unlocking what is not locked is no error, nor is a range only partly
+  // locked.
+  EXPECT_THAT(region->Unlock(), IsOk());
+  EXPECT_THAT(region->Lock({8192, 8192}, LockMode::kPopulate), IsOk());
   EXPECT_THAT(region->Unlock(), IsOk());
 }
 

@@ -26,8 +26,8 @@ std::atomic<int> fault_handler_state{0};
 
 namespace {
 
-// A RunGuarded in progress: a SIGBUS at an address in [begin, end) while
-// it is the innermost scope of its thread jumps back into RunGuarded.
+// A RunGuarded in progress: a SIGBUS at an address in [begin, end), the
+// innermost such scope of its thread, jumps back into RunGuarded.
 struct VisitScope {
   VisitScope(uintptr_t begin, uintptr_t end) : begin(begin), end(end) {}
 
@@ -82,8 +82,8 @@ void SetProgramCounter(void* ucontext, uintptr_t pc) {
 
 bool ResumeAtFixup(siginfo_t* info, void* ucontext) {
   const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
-  const uintptr_t fixup =
-      FixupFor(ProgramCounter(ucontext), address, thread_state.copy);
+  const uintptr_t fixup = FixupFor(FixupEntryAt(ProgramCounter(ucontext)),
+                                   address, thread_state.copy);
   if (fixup == 0) return false;
   thread_state.last = {address, info->si_code};
   SetProgramCounter(ucontext, fixup);

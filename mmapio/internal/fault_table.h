@@ -44,28 +44,30 @@ extern const uint64_t mmapio_fault_table_entries;
 
 namespace mmapio::internal {
 
-// Where to resume after a fault at `address` by the instruction at `pc`,
-// or 0 when the fault is not a guarded access's: `pc` is no guarded
-// instruction, or it is a copy's and `address` lies outside the copy's
-// mapped buffer `copy`. Async-signal-safe.
-inline uintptr_t FixupFor(uintptr_t pc, uintptr_t address,
-                          const CopyRange& copy) {
+// The entry of the guarded instruction at `pc`, or null. Async-signal-safe.
+inline const FixupEntry* FixupEntryAt(uintptr_t pc) {
 #if defined(__x86_64__)
   for (uint64_t i = 0; i < mmapio_fault_table_entries; ++i) {
     const FixupEntry& entry = mmapio_fault_table[i];
-    if (pc >= entry.begin && pc < entry.end) {
-      if (entry.copies != 0 && (address < copy.begin || address >= copy.end)) {
-        return 0;  // The other buffer: not the mapping guarded.
-      }
-      return entry.fixup;
-    }
+    if (pc >= entry.begin && pc < entry.end) return &entry;
   }
 #else
   (void)pc;
-  (void)address;
-  (void)copy;
 #endif
-  return 0;
+  return nullptr;
+}
+
+// Where to resume after a fault at `address` by the instruction of `entry`
+// (FixupEntryAt), or 0 when the fault is not a guarded access's: there is
+// no entry, or it is a copy's and `address` lies outside the copy's mapped
+// buffer `copy`. Async-signal-safe.
+inline uintptr_t FixupFor(const FixupEntry* entry, uintptr_t address,
+                          const CopyRange& copy) {
+  if (entry == nullptr) return 0;
+  if (entry->copies != 0 && (address < copy.begin || address >= copy.end)) {
+    return 0;  // The other buffer: not the mapping guarded.
+  }
+  return entry->fixup;
 }
 
 #if defined(__x86_64__)

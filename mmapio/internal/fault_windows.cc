@@ -32,8 +32,8 @@ std::atomic<int> fault_handler_state{0};
 
 namespace {
 
-// A RunGuarded in progress: a fault at an address in [begin, end) while it
-// is the innermost scope of its thread resumes in Land, which jumps back
+// A RunGuarded in progress: a fault at an address in [begin, end), the
+// innermost such scope of its thread, resumes in Land, which jumps back
 // into RunGuarded.
 struct VisitScope {
   VisitScope(uintptr_t begin, uintptr_t end) : begin(begin), end(end) {}
@@ -61,12 +61,28 @@ enum InstallState : int { kNotInstalled, kInstalled };
 Mutex install_mutex;
 absl::Status install_result ABSL_GUARDED_BY(install_mutex);
 
-// Whether `address` lies in a view of a mapped file.
-bool InMappedFile(uintptr_t address) {
+// Visits in progress on any thread: the handler looks at this thread's
+// scopes (thread-local state, which mingw-w64 allocates on first use) only
+// while some exist.
+std::atomic<int> active_visits{0};
+
+// Whether an access violation of `record` at `address` is one a guarded
+// access may meet on a mapped file: a read, or a write to a view that may
+// be written, of a page of a mapped file (a PAGE_NOACCESS page, or under
+// Wine a page past the end of a truncated file). Not an execute fault, and
+// not a write to a read-only view, which are the program's own bugs.
+bool GuardedAccessViolation(const EXCEPTION_RECORD& record, uintptr_t address) {
+  const ULONG_PTR access = record.ExceptionInformation[0];
+  if (access != 0 && access != 1) return false;
   MEMORY_BASIC_INFORMATION info;
-  return VirtualQuery(reinterpret_cast<const void*>(address), &info,
-                      sizeof(info)) == sizeof(info) &&
-         info.Type == MEM_MAPPED;
+  if (VirtualQuery(reinterpret_cast<const void*>(address), &info,
+                   sizeof(info)) != sizeof(info) ||
+      info.Type != MEM_MAPPED) {
+    return false;
+  }
+  constexpr DWORD kWritable = PAGE_READWRITE | PAGE_WRITECOPY |
+                              PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY;
+  return access == 0 || (info.AllocationProtect & kWritable) != 0;
 }
 
 // Where a RunGuarded whose scope faulted resumes: on the faulting thread's
@@ -80,19 +96,26 @@ LONG CALLBACK OnException(EXCEPTION_POINTERS* exception) {
       record.NumberParameters < 2) {
     return EXCEPTION_CONTINUE_SEARCH;
   }
-  const uintptr_t address = record.ExceptionInformation[1];
-  if (code == EXCEPTION_ACCESS_VIOLATION && !InMappedFile(address)) {
+  CONTEXT& context = *exception->ContextRecord;
+  // Cheap checks first: most exceptions of a process are not ours, and
+  // this costs them no system call and no thread-local state.
+  const FixupEntry* entry = FixupEntryAt(static_cast<uintptr_t>(context.Rip));
+  if (entry == nullptr && active_visits.load(std::memory_order_acquire) == 0) {
     return EXCEPTION_CONTINUE_SEARCH;
   }
+  const uintptr_t address = record.ExceptionInformation[1];
   // The NTSTATUS of an in-page error says why the page could not be read.
   const int fault_code =
       code == EXCEPTION_IN_PAGE_ERROR && record.NumberParameters >= 3
           ? static_cast<int>(record.ExceptionInformation[2])
           : static_cast<int>(code);
-  CONTEXT& context = *exception->ContextRecord;
-  const uintptr_t fixup =
-      FixupFor(static_cast<uintptr_t>(context.Rip), address, thread_state.copy);
-  if (fixup != 0) {
+  const auto ours = [&] {
+    return code == EXCEPTION_IN_PAGE_ERROR ||
+           GuardedAccessViolation(record, address);
+  };
+  if (entry != nullptr) {
+    const uintptr_t fixup = FixupFor(entry, address, thread_state.copy);
+    if (fixup == 0 || !ours()) return EXCEPTION_CONTINUE_SEARCH;
     thread_state.last = {address, fault_code};
     context.Rip = fixup;
     return EXCEPTION_CONTINUE_EXECUTION;
@@ -100,6 +123,7 @@ LONG CALLBACK OnException(EXCEPTION_POINTERS* exception) {
   for (VisitScope* scope = thread_state.visit; scope != nullptr;
        scope = scope->outer) {
     if (address >= scope->begin && address < scope->end) {
+      if (!ours()) return EXCEPTION_CONTINUE_SEARCH;
       scope->fault = {address, fault_code};
       thread_state.visit = scope->outer;
       // Call Land(scope) as if from the faulting instruction, leaving the
@@ -134,16 +158,19 @@ absl::Status Install() {
 }
 
 void Enter(VisitScope& scope) {
+  active_visits.fetch_add(1, std::memory_order_acq_rel);
   scope.outer = thread_state.visit;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   thread_state.visit = &scope;
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
+// After the scope ended normally, or after the handler left it for Land.
 void Leave(const VisitScope& scope) {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   thread_state.visit = scope.outer;
   std::atomic_signal_fence(std::memory_order_seq_cst);
+  active_visits.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 // Chosen once, when the program starts, before any copy can run.
@@ -167,7 +194,10 @@ std::optional<FaultRecord> RunGuarded(const void* begin, size_t length,
                                       absl::FunctionRef<void()> body) {
   const auto first = reinterpret_cast<uintptr_t>(begin);
   VisitScope scope(first, first + length);
-  if (__builtin_setjmp(scope.jump) != 0) return scope.fault;
+  if (__builtin_setjmp(scope.jump) != 0) {
+    Leave(scope);
+    return scope.fault;
+  }
   Enter(scope);
   body();
   Leave(scope);

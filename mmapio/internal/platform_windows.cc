@@ -216,7 +216,7 @@ absl::StatusOr<MappableFile> OpenMappable(const std::string& path,
 
 absl::StatusOr<MappableFile> AdoptMappable(int fd, AccessMode mode,
                                            const OpContext& context) {
-  HANDLE file = HandleOf(fd);
+  HANDLE file = fd < 0 ? INVALID_HANDLE_VALUE : HandleOf(fd);
   if (file == INVALID_HANDLE_VALUE) {
     return MakeError(absl::StatusCode::kInvalidArgument, context,
                      absl::StrCat("descriptor ", fd, " is not open"));
@@ -232,6 +232,7 @@ absl::StatusOr<MappableFile> AdoptMappable(int fd, AccessMode mode,
 }
 
 std::string PathOfFd(int fd) {
+  if (fd < 0) return absl::StrCat("fd ", fd);
   wchar_t buffer[32768];
   const DWORD n = GetFinalPathNameByHandleW(
       HandleOf(fd), buffer, static_cast<DWORD>(std::size(buffer)),
@@ -259,7 +260,15 @@ absl::StatusOr<std::byte*> MapFile(int fd, uint64_t offset, size_t length,
                      " bytes: nothing to map from offset ", offset));
   }
   // A view may not reach past the end of the file; the last page is mapped
-  // whole all the same.
+  // whole all the same. A file shorter than that has shrunk since the
+  // caller sized the region: a shorter view would leave the region's end
+  // unmapped.
+  const size_t page = PageSize();
+  if (*size - offset + page - 1 < length) {
+    return MakeError(absl::StatusCode::kOutOfRange, context,
+                     absl::StrCat("the file has shrunk to ", *size,
+                                  " bytes while being mapped"));
+  }
   const size_t view =
       static_cast<size_t>(std::min<uint64_t>(length, *size - offset));
   DWORD protect = PAGE_READONLY;
@@ -386,11 +395,46 @@ absl::Status LockMemory(std::byte* address, size_t length, LockMode,
 
 absl::Status UnlockMemory(std::byte* address, size_t length,
                           const OpContext& context) {
-  // As munlock, unlocking pages that are not locked is no error.
-  if (!VirtualUnlock(address, length) && GetLastError() != ERROR_NOT_LOCKED) {
-    return LastError(context, "VirtualUnlock");
+  // As munlock, unlocking pages that are not locked is no error. But
+  // VirtualUnlock over a range with any page not locked unlocks nothing
+  // for certain, and drops those pages from the working set: it is given
+  // only runs of locked pages, which the working set says are locked.
+  const size_t page = PageSize();
+  const size_t count = (length + page - 1) / page;
+  constexpr size_t kBatch = 4096;
+  std::vector<PSAPI_WORKING_SET_EX_INFORMATION> info(std::min(count, kBatch));
+  size_t run_start = 0;
+  size_t run_length = 0;
+  const auto unlock_run = [&]() -> absl::Status {
+    if (run_length != 0 &&
+        !VirtualUnlock(address + run_start * page, run_length * page)) {
+      return LastError(context, "VirtualUnlock");
+    }
+    run_length = 0;
+    return absl::OkStatus();
+  };
+  for (size_t done = 0; done < count;) {
+    const size_t n = std::min(count - done, kBatch);
+    for (size_t i = 0; i < n; ++i) {
+      info[i].VirtualAddress = address + (done + i) * page;
+    }
+    if (!QueryWorkingSetEx(GetCurrentProcess(), info.data(),
+                           static_cast<DWORD>(n * sizeof(info[0])))) {
+      return LastError(context, "QueryWorkingSetEx");
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const bool locked =
+          info[i].VirtualAttributes.Valid && info[i].VirtualAttributes.Locked;
+      if (locked) {
+        if (run_length == 0) run_start = done + i;
+        ++run_length;
+      } else if (absl::Status status = unlock_run(); !status.ok()) {
+        return status;
+      }
+    }
+    done += n;
   }
-  return absl::OkStatus();
+  return unlock_run();
 }
 
 absl::Status SyncMemory(int fd, std::byte* address, size_t length,
