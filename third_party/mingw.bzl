@@ -1,9 +1,9 @@
 """@mingw_toolchain: the mingw-w64 C++ toolchain and the Windows builds of
 Abseil and GoogleTest it links, made by tools/mingw_deps.sh.
 
-Fetched only by builds for Windows (--config=mingw): the first one runs
-tools/mingw_deps.sh, which builds the libraries once per version (minutes)
-and installs the Debian packages it needs.
+Used only by builds for Windows (--config=mingw). The rule installs and
+builds nothing: where tools/mingw_deps.sh has not built the libraries yet
+(tools/windows_test.sh runs it), loading the repository fails and says so.
 """
 
 def _archives(ctx, lib, prefix):
@@ -16,9 +16,11 @@ def _archives(ctx, lib, prefix):
 
 def _mingw_toolchain_impl(ctx):
     script = ctx.path(Label("//tools:mingw_deps.sh"))
-    result = ctx.execute(["bash", str(script)], timeout = 3600, quiet = False)
+    result = ctx.execute(["bash", str(script), "--prefix"])
     if result.return_code != 0:
-        fail("tools/mingw_deps.sh failed:\n" + result.stderr)
+        ctx.file("BUILD.bazel", 'fail("The Windows build needs Abseil and GoogleTest built for ' +
+                                'mingw-w64: run bash tools/mingw_deps.sh (or bash tools/windows_test.sh) first")\n')
+        return
     prefix = result.stdout.strip().splitlines()[-1]
     lib = prefix + "/lib"
     absl = _archives(ctx, lib, "libabsl_")
@@ -97,4 +99,6 @@ cc_library(
 mingw_toolchain = repository_rule(
     implementation = _mingw_toolchain_impl,
     local = True,
+    # Looked at again when the libraries' cache may have moved.
+    environ = ["HOME", "XDG_CACHE_HOME"],
 )

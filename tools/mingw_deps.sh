@@ -4,7 +4,9 @@
 # installed libabsl-dev) and GoogleTest from the sources Debian's googletest
 # package ships, both with mingw-w64 (GCC, posix threads) and C++20.
 #
-#   bash tools/mingw_deps.sh     # prints the prefix they are installed in
+#   bash tools/mingw_deps.sh           # prints the prefix they are installed in
+#   bash tools/mingw_deps.sh --prefix  # the prefix if they are built, else
+#                                      # exit 1; installs and builds nothing
 #
 # The prefix is keyed on both versions, under ${XDG_CACHE_HOME:-~/.cache}:
 # once built (about 6 minutes on 2 CPUs), a later run prints it at once.
@@ -35,13 +37,25 @@ install_packages() {
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+prefix_of_installed_versions() {
+  local absl_version gtest_version
+  absl_version=$(dpkg-query -W -f='${Version}' libabsl-dev 2>/dev/null) || return 1
+  gtest_version=$(dpkg-query -W -f='${Version}' googletest 2>/dev/null) || return 1
+  echo "${XDG_CACHE_HOME:-${HOME}/.cache}/mmapio/mingw-absl-${absl_version//[^A-Za-z0-9.]/_}-gtest-${gtest_version//[^A-Za-z0-9.]/_}"
+}
+
+if [[ ${1:-} == --prefix ]]; then
+  prefix=$(prefix_of_installed_versions) && [[ -f ${prefix}/.complete ]] || exit 1
+  echo "${prefix}"
+  exit 0
+fi
+
 install_packages g++-mingw-w64-x86-64-posix cmake dpkg-dev googletest \
   libabsl-dev
 
 absl_version=$(dpkg-query -W -f='${Version}' libabsl-dev)
 gtest_version=$(dpkg-query -W -f='${Version}' googletest)
-cache=${XDG_CACHE_HOME:-${HOME}/.cache}/mmapio
-prefix=${cache}/mingw-absl-${absl_version//[^A-Za-z0-9.]/_}-gtest-${gtest_version//[^A-Za-z0-9.]/_}
+prefix=$(prefix_of_installed_versions)
 if [[ -f ${prefix}/.complete ]]; then
   echo "${prefix}"
   exit 0
