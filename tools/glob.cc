@@ -1,18 +1,42 @@
 #include "tools/glob.h"
 
+#include <cctype>
 #include <cstddef>
 #include <optional>
+
+#include "absl/strings/string_view.h"
 
 namespace mmapio::cli {
 namespace {
 
 // The bracket expression starting at pattern[at] == '[': whether it
 // matches `c`, and where the pattern goes on after it; nullopt when it has
-// no closing ']', so that the '[' is an ordinary character.
+// no closing ']', so that the '[' is an ordinary character. `invalid` when
+// it names a character class that does not exist: the whole pattern then
+// matches nothing, as with fnmatch.
 struct Bracket {
   bool matches;
   size_t next;
+  bool invalid = false;
 };
+
+// Whether `c` is in the POSIX character class `name` (in the C locale);
+// nullopt for a name that is no class.
+std::optional<bool> InClass(absl::string_view name, unsigned char c) {
+  static constexpr struct {
+    absl::string_view name;
+    int (*test)(int);
+  } kClasses[] = {
+      {"alnum", isalnum}, {"alpha", isalpha}, {"blank", isblank},
+      {"cntrl", iscntrl}, {"digit", isdigit}, {"graph", isgraph},
+      {"lower", islower}, {"print", isprint}, {"punct", ispunct},
+      {"space", isspace}, {"upper", isupper}, {"xdigit", isxdigit},
+  };
+  for (const auto& candidate : kClasses) {
+    if (candidate.name == name) return candidate.test(c) != 0;
+  }
+  return std::nullopt;
+}
 
 std::optional<Bracket> MatchBracket(absl::string_view pattern, size_t at,
                                     unsigned char c) {
@@ -23,12 +47,25 @@ std::optional<Bracket> MatchBracket(absl::string_view pattern, size_t at,
     ++i;
   }
   bool matches = false;
+  bool invalid = false;
   bool first = true;
   while (i < pattern.size()) {
     if (pattern[i] == ']' && !first) {
-      return Bracket{matches != negated, i + 1};
+      return Bracket{matches != negated, i + 1, invalid};
     }
     first = false;
+    // [:class:]
+    if (pattern[i] == '[' && i + 1 < pattern.size() && pattern[i + 1] == ':') {
+      const size_t close = pattern.find(":]", i + 2);
+      if (close != absl::string_view::npos) {
+        const std::optional<bool> in =
+            InClass(pattern.substr(i + 2, close - i - 2), c);
+        if (!in.has_value()) invalid = true;
+        if (in.value_or(false)) matches = true;
+        i = close + 2;
+        continue;
+      }
+    }
     if (pattern[i] == '\\' && i + 1 < pattern.size()) ++i;
     const auto low = static_cast<unsigned char>(pattern[i]);
     unsigned char high = low;

@@ -5,7 +5,8 @@
 //   *        any run of characters, empty included
 //   ?        any one character
 //   [abc]    one of the listed characters; [a-z] a range; [!a] or [^a] any
-//            but; ']' first in the set is itself; '\' quotes inside too
+//            but; ']' first in the set is itself; '\' quotes inside too;
+//            [:digit:] and the other POSIX classes, in the C locale
 //
 // A '[' with no closing ']' matches itself; a pattern that ends in a lone
 // '\' matches nothing. Characters are bytes.
