@@ -117,10 +117,10 @@ class AsyncEngine {
   class Awaitable;
 
   // An engine reading through a PrefetchEngine made with `options`, whose
-  // backend must report completion (io_uring or workers): InvalidArgument
-  // for the madvise backend, whose requests complete before their pages are
-  // read. Unavailable when no descriptor for fd() can be made. kAuto picks
-  // the same backend as PrefetchEngine::Create.
+  // backend must report completion (io_uring, workers or windows):
+  // InvalidArgument for the madvise backend, whose requests complete before
+  // their pages are read. Unavailable when no descriptor for fd() can be
+  // made. kAuto picks the same backend as PrefetchEngine::Create.
   static absl::StatusOr<std::unique_ptr<AsyncEngine>> Create(
       PrefetchOptions options = {});
 
@@ -128,7 +128,8 @@ class AsyncEngine {
   AsyncEngine(const AsyncEngine&) = delete;
   AsyncEngine& operator=(const AsyncEngine&) = delete;
 
-  // Readable (EPOLLIN) when Poll() has work. Owned by the engine.
+  // Readable (EPOLLIN) when Poll() has work; on Windows an event handle, as
+  // an int, signaled when Poll() has work. Owned by the engine.
   int fd() const { return poll_fd_; }
 
   // Runs the completions that are ready, oldest first, at most

@@ -12,9 +12,10 @@
 //
 // Everything runs on the thread inside Run(): handlers, timers, posted tasks
 // and the coroutines they resume. Timers have the resolution of
-// epoll_pwait2 (nanoseconds; Run() sets the thread's timer slack to 1 ns
-// while it runs); a handler that blocks delays them all, which is what
-// AsyncEngine exists to prevent.
+// epoll_pwait2 on Linux (nanoseconds; Run() sets the thread's timer slack to
+// 1 ns while it runs) and of the system timer on Windows (milliseconds); a
+// handler that blocks delays them all, which is what AsyncEngine exists to
+// prevent.
 //
 // Thread safety: Post() and Stop() may be called from any thread. The other
 // methods must be called on the loop's thread (inside a handler), or before
@@ -49,7 +50,8 @@ class EventLoop {
  public:
   using Task = absl::AnyInvocable<void()>;
 
-  // Unavailable when epoll or eventfd cannot be created.
+  // Unavailable when the OS will not make what it waits on (epoll and
+  // eventfd; on Windows an event and a timer).
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
 
   // Tasks and timers that never ran are destroyed without running.
@@ -57,7 +59,7 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  // Runs handlers until Stop(). Internal on an epoll failure.
+  // Runs handlers until Stop(). Internal when the wait itself fails.
   absl::Status Run();
   // Makes Run() return once the tasks and handlers that are due now have
   // run.
@@ -68,9 +70,10 @@ class EventLoop {
   // Runs `task` at `when` or as soon after as the loop can.
   void RunAt(absl::Time when, Task task);
 
-  // Calls `on_readable` whenever `fd` is readable, until Unwatch(fd). The
-  // caller keeps owning `fd`. InvalidArgument if `fd` is watched already or
-  // cannot be (see epoll_ctl).
+  // Calls `on_readable` whenever `fd` is readable (on Windows: a waitable
+  // handle, as an int, is signaled; at most 63 of them), until
+  // Unwatch(fd). The caller keeps owning `fd`. InvalidArgument if `fd` is
+  // watched already or cannot be (see epoll_ctl).
   absl::Status Watch(int fd, Task on_readable);
   absl::Status Unwatch(int fd);
   // Watch(engine.fd()), running at most `completions_per_turn` of its

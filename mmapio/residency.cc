@@ -207,6 +207,8 @@ absl::string_view ResidencySourceName(ResidencySource source) {
 absl::StatusOr<std::optional<ResidencySummary>> SummaryFromCachestat(
     int fd, uint64_t file_offset, uint64_t pages, uint64_t page_size,
     const internal::OpContext& context) {
+  // Where residency is the working set (Windows), no file cache is asked.
+  if (internal::ResidencyIsWorkingSet()) return std::nullopt;
   ResidencySummary summary;
   summary.pages = pages;
   summary.source = ResidencySource::kCachestat;
