@@ -38,8 +38,6 @@ std::optional<FaultInfo> GetFaultInfo(const absl::Status& status) {
 namespace internal {
 namespace {
 
-// Whether MADV_POPULATE_READ failed on a page rather than on the call.
-
 // The first page of [at, end) that is not resident, or `at` when mincore
 // cannot tell. MADV_POPULATE_READ maps pages in order and stops at the
 // first it cannot read, so the pages before that one are resident.

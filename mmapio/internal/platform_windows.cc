@@ -70,6 +70,8 @@ absl::StatusCode WindowsErrorCode(DWORD err) {
     case ERROR_WORKING_SET_QUOTA:
     case ERROR_NO_SYSTEM_RESOURCES:
     case ERROR_TOO_MANY_OPEN_FILES:
+    case ERROR_DISK_QUOTA_EXCEEDED:
+    case ERROR_NOT_ENOUGH_QUOTA:
       return absl::StatusCode::kResourceExhausted;
     case ERROR_HANDLE_EOF:
     case ERROR_FILE_TOO_LARGE:
@@ -79,7 +81,12 @@ absl::StatusCode WindowsErrorCode(DWORD err) {
     case ERROR_WRITE_FAULT:
     case ERROR_IO_DEVICE:
     case ERROR_SECTOR_NOT_FOUND:
+    case ERROR_UNEXP_NET_ERR:
+    case ERROR_NETNAME_DELETED:
       return absl::StatusCode::kDataLoss;
+    case ERROR_NOT_READY:
+    case ERROR_DEV_NOT_EXIST:
+      return absl::StatusCode::kUnavailable;
     case ERROR_USER_MAPPED_FILE:
     case ERROR_SHARING_VIOLATION:
     case ERROR_LOCK_VIOLATION:
