@@ -50,6 +50,9 @@ std::string Utf8(const std::wstring& wide) {
   return utf8;
 }
 
+// ERROR_DISK_QUOTA_EXCEEDED, which mingw-w64's headers lack.
+constexpr DWORD kErrorDiskQuotaExceeded = 1295;
+
 // The error model's code for a Win32 error.
 absl::StatusCode WindowsErrorCode(DWORD err) {
   switch (err) {
@@ -70,7 +73,7 @@ absl::StatusCode WindowsErrorCode(DWORD err) {
     case ERROR_WORKING_SET_QUOTA:
     case ERROR_NO_SYSTEM_RESOURCES:
     case ERROR_TOO_MANY_OPEN_FILES:
-    case ERROR_DISK_QUOTA_EXCEEDED:
+    case kErrorDiskQuotaExceeded:
     case ERROR_NOT_ENOUGH_QUOTA:
       return absl::StatusCode::kResourceExhausted;
     case ERROR_HANDLE_EOF:
