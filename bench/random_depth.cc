@@ -136,9 +136,9 @@ RunResult MmapNaive(RandomState& s) {
   return PagesResult(pages, sum, Now() - start, resident, times);
 }
 
-// MADV_WILLNEED for each page of a batch of `depth`, then touches them, as
-// /work/shared/probes/depth_bounds.cc does: the kernel's best single
-// mechanism for a mapped reader. Its "calls" are the madvise calls.
+// MADV_WILLNEED for each page of a batch of `depth`, then touches them: the
+// kernel's best single mechanism for a mapped reader. Its "calls" are the
+// madvise calls.
 RunResult WillneedTouch(RandomState& s, int depth) {
   const std::vector<uint64_t> pages = s.permutation.Next(s.pages_per_run);
   Mapping map(s.file.path, s.file.bytes);
