@@ -122,23 +122,7 @@ absl::Status DescribeOpenFailure(int err, const std::string& path,
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = other.Release();
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) close(fd_);
-}
-
-int UniqueFd::Release() {
-  const int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
+void CloseFd(int fd) { (void)close(fd); }
 
 size_t PageSize() {
   static const size_t page_size = static_cast<size_t>(sysconf(_SC_PAGESIZE));

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,49 @@ absl::StatusOr<uint64_t> SizeOfHandle(HANDLE file, const OpContext& context) {
   return static_cast<uint64_t>(size.QuadPart);
 }
 
+// Calls `visit(index, attributes)` for each page of the `count` pages from
+// `address`, with what QueryWorkingSetEx says of it, asking in batches;
+// stops early when `visit` fails.
+template <typename Visit>
+absl::Status ForEachWorkingSetPage(const std::byte* address, size_t count,
+                                   const OpContext& context, Visit visit) {
+  const size_t page = PageSize();
+  constexpr size_t kBatch = 4096;
+  std::vector<PSAPI_WORKING_SET_EX_INFORMATION> info(std::min(count, kBatch));
+  for (size_t done = 0; done < count;) {
+    const size_t n = std::min(count - done, kBatch);
+    for (size_t i = 0; i < n; ++i) {
+      info[i].VirtualAddress =
+          const_cast<std::byte*>(address) + (done + i) * page;
+    }
+    if (!QueryWorkingSetEx(GetCurrentProcess(), info.data(),
+                           static_cast<DWORD>(n * sizeof(info[0])))) {
+      return LastError(context, "QueryWorkingSetEx");
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (absl::Status status = visit(done + i, info[i].VirtualAttributes);
+          !status.ok()) {
+        return status;
+      }
+    }
+    done += n;
+  }
+  return absl::OkStatus();
+}
+
+// The path Windows knows for `file`, without the long-path prefix, or
+// nullopt.
+std::optional<std::wstring> FinalPath(HANDLE file) {
+  std::wstring path(32768, L'\0');
+  const DWORD n = GetFinalPathNameByHandleW(
+      file, path.data(), static_cast<DWORD>(path.size()), FILE_NAME_NORMALIZED);
+  if (n == 0 || n >= path.size()) return std::nullopt;
+  path.resize(n);
+  // The long-path prefix Windows adds says nothing to a reader.
+  if (path.rfind(L"\\\\?\\", 0) == 0) path.erase(0, 4);
+  return path;
+}
+
 // Takes ownership of `file`: a regular file becomes a MappableFile; the
 // handle is closed otherwise.
 absl::StatusOr<MappableFile> Adopt(HANDLE file, AccessMode mode,
@@ -173,23 +217,7 @@ absl::StatusOr<MappableFile> Adopt(HANDLE file, AccessMode mode,
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) _close(fd_);
-    fd_ = other.Release();
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) _close(fd_);
-}
-
-int UniqueFd::Release() {
-  const int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
+void CloseFd(int fd) { (void)_close(fd); }
 
 size_t PageSize() { return SystemInfo().dwPageSize; }
 
@@ -242,16 +270,9 @@ absl::StatusOr<MappableFile> AdoptMappable(int fd, AccessMode mode,
 }
 
 std::string PathOfFd(int fd) {
-  if (fd < 0) return absl::StrCat("fd ", fd);
-  wchar_t buffer[32768];
-  const DWORD n = GetFinalPathNameByHandleW(
-      HandleOf(fd), buffer, static_cast<DWORD>(std::size(buffer)),
-      FILE_NAME_NORMALIZED);
-  if (n == 0 || n >= std::size(buffer)) return absl::StrCat("fd ", fd);
-  std::wstring path(buffer, n);
-  // The long-path prefix Windows adds says nothing to a reader.
-  if (path.rfind(L"\\\\?\\", 0) == 0) path.erase(0, 4);
-  return Utf8(path);
+  const std::optional<std::wstring> path =
+      fd < 0 ? std::nullopt : FinalPath(HandleOf(fd));
+  return path.has_value() ? Utf8(*path) : absl::StrCat("fd ", fd);
 }
 
 absl::StatusOr<uint64_t> FileSize(int fd, const OpContext& context) {
@@ -410,9 +431,6 @@ absl::Status UnlockMemory(std::byte* address, size_t length,
   // for certain, and drops those pages from the working set: it is given
   // only runs of locked pages, which the working set says are locked.
   const size_t page = PageSize();
-  const size_t count = (length + page - 1) / page;
-  constexpr size_t kBatch = 4096;
-  std::vector<PSAPI_WORKING_SET_EX_INFORMATION> info(std::min(count, kBatch));
   size_t run_start = 0;
   size_t run_length = 0;
   const auto unlock_run = [&]() -> absl::Status {
@@ -423,27 +441,15 @@ absl::Status UnlockMemory(std::byte* address, size_t length,
     run_length = 0;
     return absl::OkStatus();
   };
-  for (size_t done = 0; done < count;) {
-    const size_t n = std::min(count - done, kBatch);
-    for (size_t i = 0; i < n; ++i) {
-      info[i].VirtualAddress = address + (done + i) * page;
-    }
-    if (!QueryWorkingSetEx(GetCurrentProcess(), info.data(),
-                           static_cast<DWORD>(n * sizeof(info[0])))) {
-      return LastError(context, "QueryWorkingSetEx");
-    }
-    for (size_t i = 0; i < n; ++i) {
-      const bool locked =
-          info[i].VirtualAttributes.Valid && info[i].VirtualAttributes.Locked;
-      if (locked) {
-        if (run_length == 0) run_start = done + i;
+  absl::Status status = ForEachWorkingSetPage(
+      address, (length + page - 1) / page, context,
+      [&](size_t index, const PSAPI_WORKING_SET_EX_BLOCK& attributes) {
+        if (!attributes.Valid || !attributes.Locked) return unlock_run();
+        if (run_length == 0) run_start = index;
         ++run_length;
-      } else if (absl::Status status = unlock_run(); !status.ok()) {
-        return status;
-      }
-    }
-    done += n;
-  }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
   return unlock_run();
 }
 
@@ -494,13 +500,10 @@ absl::StatusOr<CacheCounters> CacheStat(int, uint64_t, uint64_t,
 bool NoSpaceForPage(int fd, bool write) {
   // Reading a hole allocates nothing on Windows' filesystems.
   if (!write) return false;
-  wchar_t path[32768];
+  const std::optional<std::wstring> path = FinalPath(HandleOf(fd));
   wchar_t volume[MAX_PATH + 1];
-  const DWORD n = GetFinalPathNameByHandleW(HandleOf(fd), path,
-                                            static_cast<DWORD>(std::size(path)),
-                                            FILE_NAME_NORMALIZED);
-  if (n == 0 || n >= std::size(path) ||
-      !GetVolumePathNameW(path, volume,
+  if (!path.has_value() ||
+      !GetVolumePathNameW(path->c_str(), volume,
                           static_cast<DWORD>(std::size(volume)))) {
     return false;
   }
@@ -522,25 +525,12 @@ uint64_t ThreadMajorFaults() { return 0; }
 absl::Status QueryResidency(const std::byte* address, size_t length,
                             unsigned char* pages, const OpContext& context) {
   const size_t page = PageSize();
-  const size_t count = (length + page - 1) / page;
-  constexpr size_t kBatch = 4096;
-  std::vector<PSAPI_WORKING_SET_EX_INFORMATION> info(std::min(count, kBatch));
-  for (size_t done = 0; done < count;) {
-    const size_t n = std::min(count - done, kBatch);
-    for (size_t i = 0; i < n; ++i) {
-      info[i].VirtualAddress =
-          const_cast<std::byte*>(address) + (done + i) * page;
-    }
-    if (!QueryWorkingSetEx(GetCurrentProcess(), info.data(),
-                           static_cast<DWORD>(n * sizeof(info[0])))) {
-      return LastError(context, "QueryWorkingSetEx");
-    }
-    for (size_t i = 0; i < n; ++i) {
-      pages[done + i] = info[i].VirtualAttributes.Valid ? 1 : 0;
-    }
-    done += n;
-  }
-  return absl::OkStatus();
+  return ForEachWorkingSetPage(
+      address, (length + page - 1) / page, context,
+      [pages](size_t index, const PSAPI_WORKING_SET_EX_BLOCK& attributes) {
+        pages[index] = attributes.Valid ? 1 : 0;
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace mmapio::internal

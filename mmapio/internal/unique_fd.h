@@ -7,17 +7,32 @@
 
 namespace mmapio::internal {
 
+// Closes `fd`: close(2), or _close on Windows (platform_*.cc).
+void CloseFd(int fd);
+
 class UniqueFd {
  public:
   UniqueFd() = default;
   explicit UniqueFd(int fd) : fd_(fd) {}
   UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  ~UniqueFd();
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      if (fd_ >= 0) CloseFd(fd_);
+      fd_ = other.Release();
+    }
+    return *this;
+  }
+  ~UniqueFd() {
+    if (fd_ >= 0) CloseFd(fd_);
+  }
 
   int get() const { return fd_; }
   // Gives the descriptor up without closing it.
-  int Release();
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_ = -1;
