@@ -48,16 +48,8 @@ if ((status == 0)); then
 fi
 
 # Test cases from the JUnit files of this configuration's tests.
-passed=0
-failed=0
-testlogs=$(bazel info "${flags[@]}" bazel-testlogs 2>/dev/null)
-while IFS= read -r file; do
-  header=$(grep -o '<testsuites[^>]*' "${file}" || true)
-  tests=$(grep -o ' tests="[0-9]*"' <<<"${header}" | grep -o '[0-9]*' || echo 0)
-  failures=$(grep -o ' failures="[0-9]*"' <<<"${header}" | grep -o '[0-9]*' || echo 0)
-  passed=$((passed + ${tests:-0} - ${failures:-0}))
-  failed=$((failed + ${failures:-0}))
-done < <(find -L "${testlogs}" -name test.xml 2>/dev/null)
+read -r passed failed < <(bash tools/count_test_cases.sh \
+  "$(bazel info "${flags[@]}" bazel-testlogs 2>/dev/null)")
 if ((status != 0 && failed == 0)); then
   failed=1  # A build failure or a crash leaves no failure in a JUnit file.
 fi
