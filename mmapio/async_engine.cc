@@ -276,7 +276,10 @@ size_t AsyncEngine::Poll(size_t max_completions) {
     // request it was set for is still pending (a request that completes
     // keeps its deadline's timer): expire what is due, and setting the
     // timer again, to the next deadline or none, makes fd() unreadable.
-    const absl::Time now = absl::Now();
+    // Without a timer set, a turn reads no clock.
+    const absl::Time now = shared_->timer_at == absl::InfiniteFuture()
+                               ? absl::InfinitePast()
+                               : absl::Now();
     if (shared_->timer_at <= now) {
       auto it = shared_->deadlines.begin();
       for (; it != shared_->deadlines.end() && it->first <= now; ++it) {
