@@ -282,6 +282,7 @@ absl::StatusOr<FileResidency> SummarizeFile(const std::string& path,
   result.range = {range.offset,
                   std::min(range.length, file->size - range.offset)};
   const uint64_t page = internal::PageSize();
+  result.page_size = page;
   const PageInterval pages =
       PagesTouched(result.range.offset, result.range.length, page);
   absl::StatusOr<std::optional<ResidencySummary>> fast = SummaryFromCachestat(

@@ -81,6 +81,7 @@ absl::StatusOr<ResidencySummary> SummarizeResidency(
 struct FileResidency {
   uint64_t file_size = 0;
   ByteRange range;  // The range summarized, cut at the end of the file.
+  uint64_t page_size = 0;  // The size of the pages that summary counts.
   ResidencySummary summary;
 };
 

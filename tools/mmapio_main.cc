@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "tools/command.h"
+#include "tools/console.h"
 #include "tools/file_walk.h"
 #include "tools/format.h"
 #include "tools/output.h"
@@ -153,9 +154,9 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(
   return positional;
 }
 
-bool WantsHelp(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
+bool WantsHelp(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
     if (arg == "--") return false;
     if (arg == "--help" || arg == "-h" || arg == "help") return true;
   }
@@ -231,24 +232,24 @@ int Finish(absl::string_view command, int exit_code) {
   return exit_code;
 }
 
-int Main(int argc, char** argv) {
+int Main(const std::vector<std::string>& args) {
   absl::SetProgramUsageMessage(kToolHelp);
-  if (argc < 2) {
+  if (args.size() < 2) {
     absl::FPrintF(stderr, "%s", kToolHelp);
     return kUsageError;
   }
-  const Command* command = FindCommand(argv[1]);
-  if (WantsHelp(argc, argv)) {
+  const Command* command = FindCommand(args[1]);
+  if (WantsHelp(args)) {
     Print(command != nullptr ? command->help : kToolHelp);
     return Finish(command != nullptr ? command->name : "", 0);
   }
   if (command == nullptr) {
-    absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n\n%s", argv[1],
+    absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n\n%s", args[1],
                   kToolHelp);
     return kUsageError;
   }
   absl::StatusOr<std::vector<std::string>> positional =
-      ParseFlags(std::vector<std::string>(argv + 2, argv + argc));
+      ParseFlags(std::vector<std::string>(args.begin() + 2, args.end()));
   absl::StatusOr<CliOptions> options =
       positional.ok() ? OptionsFromFlags() : positional.status();
   if (!options.ok()) {
@@ -283,4 +284,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace mmapio::cli
 
-int main(int argc, char** argv) { return mmapio::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return mmapio::cli::Main(mmapio::cli::StartConsole(argc, argv));
+}

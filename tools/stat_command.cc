@@ -1,7 +1,5 @@
 // mmapio stat: size and page-cache residency per file, and a total.
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -26,11 +24,11 @@ struct Totals {
   uint64_t size_bytes = 0;
   uint64_t pages = 0;
   std::optional<uint64_t> resident_pages = 0;
+  std::optional<uint64_t> resident_bytes = 0;
   std::optional<uint64_t> dirty_pages = 0;
   std::optional<uint64_t> writeback_pages = 0;
   std::optional<uint64_t> evicted_pages = 0;
   std::optional<uint64_t> recently_evicted_pages = 0;
-  uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 };
 
 void AddKnown(std::optional<uint64_t>& sum,
@@ -56,6 +54,7 @@ absl::StatusOr<FileResidency> UnknownResidency(const std::string& path,
   FileResidency file;
   file.file_size = region->size();
   file.range = *range;
+  file.page_size = region->page_size();
   file.summary.pages =
       PagesTouched(range->offset, range->length, region->page_size()).count;
   return file;
@@ -66,11 +65,12 @@ std::string Cell(const std::optional<uint64_t>& value) {
 }
 
 void AddCounters(JsonLine& line, uint64_t size_bytes, uint64_t pages,
-                 const std::optional<uint64_t>& resident, uint64_t page_size) {
+                 const std::optional<uint64_t>& resident,
+                 const std::optional<uint64_t>& resident_bytes) {
   line.Add("size_bytes", size_bytes)
       .Add("pages", pages)
       .Add("resident_pages", resident)
-      .Add("resident_bytes", Times(resident, page_size));
+      .Add("resident_bytes", resident_bytes);
 }
 
 void AddOptional(JsonLine& line, absl::string_view key,
@@ -90,13 +90,13 @@ void PrintRow(const Row& row) {
 }
 
 Row CountersRow(uint64_t size_bytes, uint64_t pages,
-                const std::optional<uint64_t>& resident, uint64_t page_size,
+                const std::optional<uint64_t>& resident,
+                const std::optional<uint64_t>& resident_bytes,
                 const std::optional<uint64_t>& dirty,
                 const std::optional<uint64_t>& writeback,
                 const std::optional<uint64_t>& evicted,
                 const std::optional<uint64_t>& recent, bool exact,
                 std::string name) {
-  const std::optional<uint64_t> resident_bytes = Times(resident, page_size);
   return Row{
       FormatBytes(size_bytes, exact),
       absl::StrCat(pages),
@@ -175,11 +175,13 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     const ByteRange range = file->range;
     const std::optional<uint64_t> resident =
         unknown.ok() ? std::optional(summary->resident_pages) : std::nullopt;
-    const uint64_t page_size = totals.page_size;
+    const std::optional<uint64_t> resident_bytes =
+        Times(resident, file->page_size);
     ++totals.files;
     totals.size_bytes += range.length;
     totals.pages += summary->pages;
     AddKnown(totals.resident_pages, resident);
+    AddKnown(totals.resident_bytes, resident_bytes);
     AddKnown(totals.dirty_pages, summary->dirty_pages);
     AddKnown(totals.writeback_pages, summary->writeback_pages);
     AddKnown(totals.evicted_pages, summary->evicted_pages);
@@ -187,7 +189,7 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     if (options.json) {
       JsonLine line;
       line.AddPath("path", path);
-      AddCounters(line, range.length, summary->pages, resident, page_size);
+      AddCounters(line, range.length, summary->pages, resident, resident_bytes);
       AddOptional(line, "dirty_pages", summary->dirty_pages);
       AddOptional(line, "writeback_pages", summary->writeback_pages);
       AddOptional(line, "evicted_pages", summary->evicted_pages);
@@ -200,9 +202,9 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
       }
       PrintF("%s\n", line.Build());
     } else {
-      PrintRow(CountersRow(range.length, summary->pages, resident, page_size,
-                           summary->dirty_pages, summary->writeback_pages,
-                           summary->evicted_pages,
+      PrintRow(CountersRow(range.length, summary->pages, resident,
+                           resident_bytes, summary->dirty_pages,
+                           summary->writeback_pages, summary->evicted_pages,
                            summary->recently_evicted_pages, options.exact_bytes,
                            path));
     }
@@ -212,7 +214,7 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     JsonLine total;
     total.Add("files", totals.files);
     AddCounters(total, totals.size_bytes, totals.pages, totals.resident_pages,
-                totals.page_size);
+                totals.resident_bytes);
     AddOptional(total, "dirty_pages", totals.dirty_pages);
     AddOptional(total, "writeback_pages", totals.writeback_pages);
     AddOptional(total, "evicted_pages", totals.evicted_pages);
@@ -220,7 +222,7 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
     PrintF("%s\n", JsonLine().AddRaw("total", total.Build()).Build());
   } else {
     PrintRow(CountersRow(totals.size_bytes, totals.pages, totals.resident_pages,
-                         totals.page_size, totals.dirty_pages,
+                         totals.resident_bytes, totals.dirty_pages,
                          totals.writeback_pages, totals.evicted_pages,
                          totals.recently_evicted_pages, options.exact_bytes,
                          absl::StrFormat("total (%d files)", totals.files)));

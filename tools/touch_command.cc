@@ -1,13 +1,9 @@
 // mmapio touch: load the missing pages of files, many reads in flight.
 
-#include <errno.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -16,10 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "mmapio/prefetch.h"
@@ -27,6 +21,7 @@
 #include "mmapio/residency.h"
 #include "tools/command.h"
 #include "tools/console.h"
+#include "tools/file_system.h"
 #include "tools/format.h"
 #include "tools/output.h"
 
@@ -131,47 +126,6 @@ class FileLoad {
   absl::Status first_error_;
 };
 
-// Calls `visit` for each part of `range` of `region` that holds data, in
-// order, skipping the holes of a sparse file (SEEK_DATA, SEEK_HOLE): a hole
-// reads as zeros and costs no I/O, so loading it only fills memory.
-absl::Status ForEachDataExtent(const Region& region, ByteRange range,
-                               const std::function<void(ByteRange)>& visit) {
-  const uint64_t base = region.offset();
-  const uint64_t end = base + range.offset + range.length;
-  for (uint64_t at = base + range.offset; at < end;) {
-    const off_t data = lseek(region.fd(), static_cast<off_t>(at), SEEK_DATA);
-    if (data < 0 && errno == ENXIO) break;  // Only a hole is left.
-    const off_t hole = data < 0 ? -1 : lseek(region.fd(), data, SEEK_HOLE);
-    if (hole < 0) {
-      return absl::ErrnoToStatus(
-          errno, absl::StrCat("\"", region.path(),
-                              "\": finding data after offset ", at));
-    }
-    const uint64_t stop = std::min(static_cast<uint64_t>(hole), end);
-    if (static_cast<uint64_t>(data) >= stop) break;
-    visit({static_cast<uint64_t>(data) - base,
-           stop - static_cast<uint64_t>(data)});
-    at = stop;
-  }
-  return absl::OkStatus();
-}
-
-// MemAvailable from /proc/meminfo, in bytes, or nullopt when unknown.
-std::optional<uint64_t> MemAvailable() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string line;
-  while (std::getline(meminfo, line)) {
-    absl::string_view rest = line;
-    uint64_t kib = 0;
-    if (absl::ConsumePrefix(&rest, "MemAvailable:") &&
-        absl::ConsumeSuffix(&rest, "kB") &&
-        absl::SimpleAtoi(absl::StripAsciiWhitespace(rest), &kib)) {
-      return kib * 1024;
-    }
-  }
-  return std::nullopt;
-}
-
 void DrawProgress(const std::string& path, uint64_t done, uint64_t total) {
   constexpr int kBar = 30;
   const int filled =
@@ -197,10 +151,12 @@ offset; the pages around it and the other files are still loaded.
 
 The holes of sparse files are skipped: they read as zeros without any I/O
 (--holes loads them too). A file whose data, with what the run loaded
-before it, is more than the memory available (MemAvailable) is refused,
+before it, is more than the memory available (MemAvailable; on Windows,
+the available physical memory) is refused,
 since its first pages would be evicted to make room for its last
 (--force loads it anyway). The kernel hides which pages are cached of files
-you cannot write; of those, every page is loaded, and stderr says so once.
+you cannot write (Windows, of every file); of those, every page is loaded,
+and stderr says so once.
 
 options:
   --range=START-END  only these bytes of each file (4k-50M, 1G-, -8M)
@@ -227,7 +183,7 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
     return loop.exit_code();
   }
   const bool progress = !options.json && IsTerminal(StandardStream::kErr);
-  const std::optional<uint64_t> available = MemAvailable();
+  const std::optional<AvailableMemory> available = MemoryAvailable();
   uint64_t planned_bytes = 0;  // Data of the files taken so far.
   bool said_hidden = false;
   uint64_t total_pages = 0;
@@ -251,7 +207,7 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
           return status;
         }
         if (!options.force && available.has_value() &&
-            planned_bytes + data_bytes > *available) {
+            planned_bytes + data_bytes > available->bytes) {
           return absl::FailedPreconditionError(absl::StrCat(
               "\"", region.path(), "\" ",
               FormatRange(range.offset, range.length), ": ",
@@ -260,20 +216,20 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
                   ? ""
                   : absl::StrCat(" after ", HumanBytes(planned_bytes),
                                  " of the files before it"),
-              " is more than the ", HumanBytes(*available),
-              " of memory available (MemAvailable); --force loads it "
-              "anyway"));
+              " is more than the ", HumanBytes(available->bytes),
+              " of memory available (", available->name,
+              "); --force loads it anyway"));
         }
         planned_bytes += data_bytes;
-        // Where the page cache is hidden (files the caller cannot write),
-        // every page is loaded, as vmtouch does, rather than none.
+        // Where the page cache is hidden (files the caller cannot write;
+        // every file on Windows), every page is loaded, as vmtouch does,
+        // rather than none.
         const bool visible = region.PageCacheVisible();
         if (!visible && !said_hidden) {
           said_hidden = true;
           absl::FPrintF(stderr,
-                        "mmapio touch: the kernel hides which pages are "
-                        "cached of files you cannot write; loading every "
-                        "page of those\n");
+                        "mmapio touch: %s; loading every page of those\n",
+                        kHiddenPageCache);
         }
         uint64_t missing_pages = 0;
         FileLoad load(**engine, region, [&](uint64_t loaded) {

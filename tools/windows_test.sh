@@ -37,7 +37,7 @@ if [[ ! -f ${WINEPREFIX}/system.reg ]]; then
 fi
 # One Wine server for the whole run: tests that start together would
 # otherwise race to start it, and a test's wine then fails at times.
-wineserver --persistent
+wineserver --persistent 2>/dev/null || log "using the Wine server already running"
 trap 'wineserver --kill 2>/dev/null || true' EXIT
 
 flags=(--config=mingw --color=no --curses=no --show_progress_rate_limit=30)
