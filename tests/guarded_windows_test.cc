@@ -8,10 +8,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -22,6 +24,7 @@
 #include "mmapio/fault_info.h"
 #include "mmapio/guarded.h"
 #include "mmapio/region.h"
+#include "tests/pattern.h"
 #include "tests/status_matchers.h"
 #include "tests/test_directory.h"
 
@@ -166,32 +169,91 @@ bool UnderWine() {
          nullptr;
 }
 
-// Truncates the file at the Windows path `path` (on Wine's Z: drive) to
-// `size` bytes with the Linux truncate(1). Wine neither waits for a Linux
-// program through its process handle nor passes its exit code on, so this
-// waits for the file's size to change, for up to a minute.
-void TruncateFromLinux(const std::string& path, uint64_t size) {
-  std::string unix_path = path.substr(2);  // Z:\\... is /...
-  for (char& c : unix_path) {
+// The Unix path of a Windows path on Wine's Z: drive, which maps /.
+std::string UnixPath(std::string path) {
+  path = path.substr(2);
+  for (char& c : path) {
     if (c == '\\') c = '/';
   }
-  std::string command =
-      "Z:\\usr\\bin\\truncate -s " + std::to_string(size) + " " + unix_path;
+  return path;
+}
+
+// Starts a Linux program under Wine: `command` is its Windows path and its
+// arguments. Wine neither waits for a Linux program through its process
+// handle nor passes its exit code on, so callers wait for its effect.
+void StartLinux(std::string command) {
   STARTUPINFOA startup{};
   startup.cb = sizeof(startup);
   PROCESS_INFORMATION process{};
   ASSERT_TRUE(CreateProcessA(nullptr, command.data(), nullptr, nullptr, FALSE,
                              0, nullptr, nullptr, &startup, &process))
-      << GetLastError();
-  WaitForSingleObject(process.hProcess, INFINITE);
+      << command << ": " << GetLastError();
   CloseHandle(process.hProcess);
   CloseHandle(process.hThread);
-  for (int waited_ms = 0; fs::file_size(path) != size && waited_ms < 60000;
-       waited_ms += 10) {
+}
+
+// Waits up to a minute for `done`.
+template <typename Done>
+bool WaitFor(Done done) {
+  for (int waited_ms = 0; waited_ms < 60000; waited_ms += 10) {
+    if (done()) return true;
     Sleep(10);
   }
-  ASSERT_EQ(fs::file_size(path), size) << command;
+  return done();
 }
+
+// Truncates the file at the Windows path `path` to `size` bytes with the
+// Linux truncate(1).
+void TruncateFromLinux(const std::string& path, uint64_t size) {
+  const std::string command = "Z:\\usr\\bin\\truncate -s " +
+                              std::to_string(size) + " " + UnixPath(path);
+  ASSERT_NO_FATAL_FAILURE(StartLinux(command));
+  ASSERT_TRUE(WaitFor([&] { return fs::file_size(path) == size; })) << command;
+}
+
+// The FUSE filesystem of the Linux fault tests (tests/fuse_eio_fs), mounted
+// by its Linux binary where Wine sees it: one file, path(), of `size`
+// pattern bytes whose `bad_pages` fail with EIO. path() is empty when it
+// cannot be mounted here; skip_reason() then says why.
+class WineEioFilesystem {
+ public:
+  WineEioFilesystem(uint64_t size, const std::vector<uint64_t>& bad_pages) {
+    const fs::path mount_point = mmapio::testing::TestDirectory() / "fuse";
+    fs::create_directories(mount_point);
+    mount_point_ = UnixPath(mount_point.string());
+    std::string command = (fs::path(std::getenv("TEST_SRCDIR")) / "mmapio" /
+                           "tests" / "fuse_eio_fs")
+                              .string() +
+                          " " + mount_point_ + " " + std::to_string(size);
+    for (uint64_t page : bad_pages) command += " " + std::to_string(page);
+    StartLinux(command);
+    const fs::path file = mount_point / "data";
+    std::error_code error;
+    if (WaitFor([&] { return fs::file_size(file, error) == size; })) {
+      path_ = file.string();
+    } else {
+      skip_reason_ =
+          "the FUSE filesystem did not come up (is fuse3 "
+          "installed and mounting allowed?)";
+    }
+  }
+  ~WineEioFilesystem() {
+    // Unmounting ends the filesystem's process.
+    StartLinux("Z:\\usr\\bin\\fusermount3 -u -z " + mount_point_);
+    std::error_code error;
+    WaitFor([&] { return !fs::exists(fs::path(path_), error); });
+  }
+  WineEioFilesystem(const WineEioFilesystem&) = delete;
+  WineEioFilesystem& operator=(const WineEioFilesystem&) = delete;
+
+  const std::string& path() const { return path_; }
+  const std::string& skip_reason() const { return skip_reason_; }
+
+ private:
+  std::string mount_point_;
+  std::string path_;
+  std::string skip_reason_;
+};
 
 TEST_F(GuardedWindowsTest, ReadPastTheEndOfATruncatedFileIsOutOfRange) {
   if (!UnderWine()) {
@@ -211,6 +273,38 @@ TEST_F(GuardedWindowsTest, ReadPastTheEndOfATruncatedFileIsOutOfRange) {
   EXPECT_EQ(copied.bytes_copied, kPage);
   // What the file still has reads.
   EXPECT_EQ(*GuardedLoad<uint8_t>(*region_, 4 * kPage), 4);
+}
+
+TEST(GuardedWineTest, ReadOfAPageTheDiskCannotReadIsDataLoss) {
+  if (!UnderWine()) {
+    GTEST_SKIP() << "the FUSE filesystem runs under Wine only";
+  }
+  ASSERT_THAT(InstallFaultHandler(), IsOk());
+  constexpr uint64_t kEioPage = 5;
+  WineEioFilesystem eio(16 * kPage, {kEioPage});
+  if (eio.path().empty()) GTEST_SKIP() << eio.skip_reason();
+  absl::StatusOr<Region> region = Region::Open(eio.path());
+  ASSERT_THAT(region, IsOk());
+  // Good pages on either side read.
+  for (const uint64_t page : {kEioPage - 1, kEioPage + 1}) {
+    absl::StatusOr<uint8_t> loaded =
+        GuardedLoad<uint8_t>(*region, page * kPage + 3);
+    ASSERT_THAT(loaded, IsOk());
+    EXPECT_EQ(*loaded, static_cast<uint8_t>(
+                           mmapio::testing::PatternByte(page * kPage + 3)));
+  }
+  absl::StatusOr<uint8_t> bad =
+      GuardedLoad<uint8_t>(*region, kEioPage * kPage + 100);
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kDataLoss));
+  const std::optional<FaultInfo> fault = GetFaultInfo(bad.status());
+  ASSERT_TRUE(fault.has_value());
+  EXPECT_EQ(fault->file_offset / kPage, kEioPage);
+  // A copy across the bad page stops at its first byte.
+  std::array<std::byte, 3 * kPage> copy;
+  const CopyResult copied =
+      GuardedCopy(*region, (kEioPage - 1) * kPage, absl::MakeSpan(copy));
+  EXPECT_THAT(copied.status, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(copied.bytes_copied, kPage);
 }
 
 using GuardedWindowsDeathTest = GuardedWindowsTest;

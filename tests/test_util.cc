@@ -38,11 +38,6 @@ std::string MakeTempDir() {
   return pattern;
 }
 
-char PatternByte(uint64_t i) {
-  // Differs between neighbouring bytes and between pages.
-  return static_cast<char>((i * 131 + (i >> 12) * 7 + 1) & 0xff);
-}
-
 std::string Pattern(uint64_t offset, uint64_t length) {
   std::string bytes(length, '\0');
   for (uint64_t i = 0; i < length; ++i) bytes[i] = PatternByte(offset + i);

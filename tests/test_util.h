@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
+#include "tests/pattern.h"
 
 namespace mmapio::testing {
 
@@ -30,7 +31,6 @@ std::unique_ptr<T> OrFail(absl::StatusOr<std::unique_ptr<T>> made) {
 std::string MakeTempDir();
 
 // Deterministic bytes: byte i of every file made here is PatternByte(i).
-char PatternByte(uint64_t i);
 std::string Pattern(uint64_t offset, uint64_t length);
 
 // Writes `size` pattern bytes to a new file at `path`.
