@@ -89,11 +89,18 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/export.h"
 #include "mmapio/prefetch.h"
 #include "mmapio/region.h"
 #include "mmapio/resident_view.h"
 
 namespace mmapio {
+
+namespace internal {
+class AsyncRequest;
+}  // namespace internal
+
+MMAPIO_BEGIN_EXPORTS
 
 struct RequestOptions {
   // The request completes with DeadlineExceeded if its range is not resident
@@ -102,10 +109,6 @@ struct RequestOptions {
   // The request completes with Cancelled when this is stopped.
   std::stop_token cancel = {};
 };
-
-namespace internal {
-class AsyncRequest;
-}  // namespace internal
 
 class AsyncEngine {
  public:
@@ -170,7 +173,7 @@ class AsyncEngine {
 
  private:
   friend class internal::AsyncRequest;
-  struct Shared;
+  struct MMAPIO_HIDDEN Shared;
 
   AsyncEngine(std::unique_ptr<PrefetchEngine> prefetch,
               std::shared_ptr<Shared> shared);
@@ -180,9 +183,9 @@ class AsyncEngine {
   std::optional<absl::StatusOr<ResidentView>> TryNow(
       const Region& region, ByteRange range, const RequestOptions& options);
   // Registers a request that did not complete at once, then reads it.
-  void Start(std::shared_ptr<internal::AsyncRequest> request);
+  MMAPIO_HIDDEN void Start(std::shared_ptr<internal::AsyncRequest> request);
   // Hands the request's range to the prefetch engine, which never blocks.
-  void Read(std::shared_ptr<internal::AsyncRequest> request);
+  MMAPIO_HIDDEN void Read(std::shared_ptr<internal::AsyncRequest> request);
 
   std::unique_ptr<PrefetchEngine> prefetch_;
   // shared_'s poller's, for the inline fd().
@@ -220,6 +223,8 @@ class AsyncEngine::Awaitable {
   RequestOptions options_;
   std::optional<absl::StatusOr<ResidentView>> result_;
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

@@ -12,7 +12,11 @@
 #include <optional>
 #include <string>
 
+#include "mmapio/export.h"
+
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 struct ByteRange {
   // A length meaning "up to the end of whatever the range is applied to".
@@ -43,6 +47,8 @@ PageInterval PagesTouched(uint64_t offset, uint64_t length, uint64_t page_size);
 // "[offset, offset + length)" in decimal; "[offset, +length)" when the end
 // overflows, "[offset, end)" for kToEnd.
 std::string FormatRange(uint64_t offset, uint64_t length);
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

@@ -22,7 +22,11 @@
 #include <coroutine>
 #include <exception>
 
+#include "mmapio/export.h"
+
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 struct DetachedTask {
   struct promise_type {
@@ -33,6 +37,8 @@ struct DetachedTask {
     void unhandled_exception() { std::terminate(); }
   };
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "mmapio/async_engine.h"
+#include "mmapio/export.h"
 #include "mmapio/internal/mutex.h"
 
 namespace mmapio {
@@ -45,6 +46,8 @@ namespace mmapio {
 namespace internal {
 class Poller;
 }  // namespace internal
+
+MMAPIO_BEGIN_EXPORTS
 
 class EventLoop {
  public:
@@ -90,7 +93,7 @@ class EventLoop {
   YieldAwaitable Yield();
 
  private:
-  explicit EventLoop(std::unique_ptr<internal::Poller> poller);
+  MMAPIO_HIDDEN explicit EventLoop(std::unique_ptr<internal::Poller> poller);
   void Wake();
   absl::Status Loop();
   // Runs the posted tasks and the timers that are due.
@@ -140,6 +143,8 @@ class EventLoop::YieldAwaitable {
   explicit YieldAwaitable(EventLoop& loop) : loop_(&loop) {}
   EventLoop* loop_;
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

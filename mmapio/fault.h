@@ -24,15 +24,20 @@
 #define MMAPIO_FAULT_H_
 
 #include "absl/status/status.h"
+#include "mmapio/export.h"
 #include "mmapio/fault_info.h"
 
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 // Installs mmapio's SIGBUS handler, once per process; later calls return the
 // first one's result. FailedPrecondition when the handler could not be put
 // in place, for example under AddressSanitizer with handle_sigbus=2, which
 // silently keeps its own: run with ASAN_OPTIONS=handle_sigbus=0 or 1.
 absl::Status InstallFaultHandler();
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

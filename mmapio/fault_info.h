@@ -14,8 +14,11 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "mmapio/export.h"
 
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 struct FaultInfo {
   uint64_t file_offset = 0;  // Of the byte whose page faulted.
@@ -28,6 +31,8 @@ struct FaultInfo {
 
 // The fault behind `status`, or nullopt when it did not come from one.
 std::optional<FaultInfo> GetFaultInfo(const absl::Status& status);
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

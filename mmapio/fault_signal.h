@@ -15,7 +15,11 @@
 
 #include <signal.h>
 
+#include "mmapio/export.h"
+
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 // Declares that the program's own SIGBUS handler calls HandleFault(); mmapio
 // then installs nothing.
@@ -27,6 +31,8 @@ void UseEmbedderFaultHandler();
 // false for any other fault, which remains the caller's to handle.
 // Async-signal-safe.
 bool HandleFault(int signal_number, siginfo_t* info, void* ucontext);
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

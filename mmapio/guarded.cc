@@ -91,27 +91,28 @@ absl::Status GuardedVisit(
   return absl::OkStatus();
 }
 
-namespace internal {
-
-absl::Status GuardedLoadBytes(const Region& region, uint64_t offset, void* out,
-                              size_t size) {
+absl::Status GuardedLoadBytes(const Region& region, uint64_t offset,
+                              absl::Span<std::byte> out_bytes) {
+  void* out = out_bytes.data();
+  const size_t size = out_bytes.size();
   if (offset > region.size() || size > region.size() - offset) {
     return CheckRange(region, "GuardedLoad", offset, size);
   }
-  if (absl::Status status = EnsureFaultHandler(); !status.ok()) return status;
+  if (absl::Status status = internal::EnsureFaultHandler(); !status.ok())
+    return status;
   const std::byte* source = region.bytes().data() + offset;
   if (size == 1 || size == 2 || size == 4 || size == 8) {
-    const LoadResult result = LoadGuarded(source, size);
+    const internal::LoadResult result = internal::LoadGuarded(source, size);
     if (result.faulted == 0) {
       std::memcpy(out, &result.value, size);
       return absl::OkStatus();
     }
-  } else if (CopyGuarded(out, source, size, MappedSide::kSource) == 0) {
+  } else if (internal::CopyGuarded(out, source, size,
+                                   internal::MappedSide::kSource) == 0) {
     return absl::OkStatus();
   }
-  return FaultStatus(region, "GuardedLoad", offset, size, LastFault(),
+  return FaultStatus(region, "GuardedLoad", offset, size, internal::LastFault(),
                      /*write=*/false);
 }
 
-}  // namespace internal
 }  // namespace mmapio

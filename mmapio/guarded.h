@@ -38,10 +38,13 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/export.h"
 #include "mmapio/internal/fast_load.h"
 #include "mmapio/region.h"
 
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 struct CopyResult {
   absl::Status status;
@@ -71,10 +74,10 @@ absl::Status GuardedVisit(
     const Region& region, ByteRange range,
     absl::FunctionRef<void(absl::Span<const std::byte>)> visit);
 
-namespace internal {
-absl::Status GuardedLoadBytes(const Region& region, uint64_t offset, void* out,
-                              size_t size);
-}  // namespace internal
+// Loads the out.size() bytes at region byte `offset` into `out`, all or
+// none: the untyped form of GuardedLoad, whose errors it gives.
+absl::Status GuardedLoadBytes(const Region& region, uint64_t offset,
+                              absl::Span<std::byte> out);
 
 // Loads the T stored at region byte `offset`. T must be trivially copyable;
 // the offset need not be aligned.
@@ -98,11 +101,14 @@ absl::StatusOr<T> GuardedLoad(const Region& region, uint64_t offset) {
     }
   }
   T value;
-  absl::Status status =
-      internal::GuardedLoadBytes(region, offset, &value, sizeof(T));
+  absl::Status status = GuardedLoadBytes(
+      region, offset,
+      absl::MakeSpan(reinterpret_cast<std::byte*>(&value), sizeof(T)));
   if (!status.ok()) return status;
   return value;
 }
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

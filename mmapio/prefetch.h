@@ -70,11 +70,19 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/export.h"
 #include "mmapio/internal/mutex.h"
 #include "mmapio/prefetch_stats.h"
 #include "mmapio/region.h"
 
 namespace mmapio {
+
+namespace internal {
+class PrefetchBackendImpl;
+class PrefetchRequest;
+}  // namespace internal
+
+MMAPIO_BEGIN_EXPORTS
 
 enum class PrefetchBackend { kAuto, kIoUring, kWorkers, kMadvise, kWindows };
 
@@ -109,11 +117,6 @@ struct PrefetchOptions {
 // InvalidArgument when the variable names no backend.
 absl::StatusOr<PrefetchBackend> RequestedBackend(
     const PrefetchOptions& options);
-
-namespace internal {
-class PrefetchBackendImpl;
-class PrefetchRequest;
-}  // namespace internal
 
 class PrefetchEngine {
  public:
@@ -231,8 +234,8 @@ class PrefetchEngine {
   // The same, after a request is queued and when room frees.
   void WakeDispatcherLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The backend's finisher: counts, makes room, runs the callback.
-  void Finish(internal::PrefetchRequest* request, absl::Status status)
-      ABSL_LOCKS_EXCLUDED(mutex_);
+  MMAPIO_HIDDEN void Finish(internal::PrefetchRequest* request,
+                            absl::Status status) ABSL_LOCKS_EXCLUDED(mutex_);
 
   const PrefetchOptions options_;
   const PrefetchBackend backend_;
@@ -256,6 +259,8 @@ class PrefetchEngine {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread dispatcher_;
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

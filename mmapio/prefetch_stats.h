@@ -8,7 +8,11 @@
 #include <cstdint>
 #include <string>
 
+#include "mmapio/export.h"
+
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 // A snapshot. Bytes are whole pages.
 struct PrefetchStats {
@@ -61,6 +65,8 @@ class PrefetchStatsCounter {
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> window_bytes_{0};
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

@@ -87,6 +87,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/export.h"
 #include "mmapio/guarded.h"
 #include "mmapio/internal/mutex.h"
 #include "mmapio/internal/stream_policy.h"
@@ -95,6 +96,8 @@
 #include "mmapio/region.h"
 
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 // AccessPattern, AccessPatternName() and StreamOptions are declared in
 // mmapio/internal/stream_policy.h.
@@ -136,8 +139,8 @@ class PrefetchStream {
   };
 
   // Tells the policy about `range` and carries out what it decides.
-  internal::Arrival Announce(ByteRange range, bool request_range);
-  void Issue(const internal::StreamRequest& request);
+  MMAPIO_HIDDEN internal::Arrival Announce(ByteRange range, bool request_range);
+  MMAPIO_HIDDEN void Issue(const internal::StreamRequest& request);
   void Waste(uint64_t pages);
   void Hit(uint64_t pages);
   // Follows the pattern with the mapping's advice (see the file comment).
@@ -151,6 +154,8 @@ class PrefetchStream {
   bool advised_sequential_ = false;
   const std::shared_ptr<InFlight> in_flight_;
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

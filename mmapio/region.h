@@ -50,6 +50,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/export.h"
 #include "mmapio/internal/unique_fd.h"
 #include "mmapio/region_options.h"
 
@@ -59,6 +60,8 @@ namespace internal {
 struct MappableFile;
 struct OpContext;
 }  // namespace internal
+
+MMAPIO_BEGIN_EXPORTS
 
 class Region {
  public:
@@ -165,21 +168,20 @@ class Region {
     uint64_t file_offset;
   };
 
-  Region(internal::UniqueFd fd, std::string path, AccessMode mode,
-         ByteRange range);
+  MMAPIO_HIDDEN Region(internal::UniqueFd fd, std::string path, AccessMode mode,
+                       ByteRange range);
 
-  static absl::StatusOr<Region> Create(internal::MappableFile file,
-                                       std::string path,
-                                       const RegionOptions& options,
-                                       absl::string_view operation);
+  MMAPIO_HIDDEN static absl::StatusOr<Region> Create(
+      internal::MappableFile file, std::string path,
+      const RegionOptions& options, absl::string_view operation);
 
   std::byte* data() const { return data_; }
   // The file offset of the mapping: offset_ rounded down to what the OS
   // can map from.
   uint64_t map_offset() const;
-  internal::OpContext Context(absl::string_view operation) const;
-  internal::OpContext Context(absl::string_view operation,
-                              ByteRange range) const;
+  MMAPIO_HIDDEN internal::OpContext Context(absl::string_view operation) const;
+  MMAPIO_HIDDEN internal::OpContext Context(absl::string_view operation,
+                                            ByteRange range) const;
   absl::StatusOr<Pages> PagesOf(absl::string_view operation,
                                 ByteRange range) const;
   // Makes the region cover the file as it is now `file_size` bytes long.
@@ -207,6 +209,8 @@ class Region {
 // The name of `mode` as written in code: "kReadOnly", ...
 absl::string_view AccessModeName(AccessMode mode);
 absl::string_view AdviceName(Advice advice);
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

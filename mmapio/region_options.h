@@ -7,8 +7,11 @@
 #include <cstdint>
 
 #include "mmapio/byte_range.h"
+#include "mmapio/export.h"
 
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 enum class AccessMode {
   // PROT_READ, MAP_SHARED; the file is opened read-only.
@@ -51,6 +54,8 @@ struct RegionOptions {
   // page-aligned.
   ByteRange range = ByteRange::All();
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

@@ -51,9 +51,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/export.h"
 #include "mmapio/region.h"
 
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 enum class ResidencySource { kCachestat, kMincore, kWorkingSet };
 
@@ -80,7 +83,7 @@ absl::StatusOr<ResidencySummary> SummarizeResidency(
 // A file's residency, for tools that survey many files.
 struct FileResidency {
   uint64_t file_size = 0;
-  ByteRange range;  // The range summarized, cut at the end of the file.
+  ByteRange range;         // The range summarized, cut at the end of the file.
   uint64_t page_size = 0;  // The size of the pages that summary counts.
   ResidencySummary summary;
 };
@@ -143,6 +146,8 @@ class ResidencyMap {
   uint64_t resident_pages_ = 0;
   std::vector<uint64_t> bits_;
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

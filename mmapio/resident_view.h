@@ -31,10 +31,13 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "mmapio/byte_range.h"
+#include "mmapio/export.h"
 #include "mmapio/guarded.h"
 #include "mmapio/region.h"
 
 namespace mmapio {
+
+MMAPIO_BEGIN_EXPORTS
 
 class ResidentView {
  public:
@@ -77,6 +80,8 @@ class ResidentView {
   const Region* region_;
   ByteRange range_;
 };
+
+MMAPIO_END_EXPORTS
 
 }  // namespace mmapio
 

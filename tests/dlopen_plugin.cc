@@ -4,23 +4,25 @@
 
 #include <cstdint>
 
+#include "mmapio/export.h"
 #include "mmapio/guarded.h"
 #include "mmapio/region.h"
 
 // Maps `path`; null when it cannot.
-extern "C" void* mmapio_plugin_open(const char* path) {
+extern "C" MMAPIO_EXPORT void* mmapio_plugin_open(const char* path) {
   absl::StatusOr<mmapio::Region> region = mmapio::Region::Open(path);
   return region.ok() ? new mmapio::Region(*std::move(region)) : nullptr;
 }
 
 // The absl::StatusCode of a guarded 8-byte load at `offset`.
-extern "C" int mmapio_plugin_guarded_load(void* region, uint64_t offset) {
+extern "C" MMAPIO_EXPORT int mmapio_plugin_guarded_load(void* region,
+                                                        uint64_t offset) {
   return static_cast<int>(mmapio::GuardedLoad<uint64_t>(
                               *static_cast<mmapio::Region*>(region), offset)
                               .status()
                               .code());
 }
 
-extern "C" void mmapio_plugin_close(void* region) {
+extern "C" MMAPIO_EXPORT void mmapio_plugin_close(void* region) {
   delete static_cast<mmapio::Region*>(region);
 }

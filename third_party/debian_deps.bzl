@@ -157,7 +157,7 @@ def _liburing_impl(ctx):
 
 debian_liburing = repository_rule(implementation = _liburing_impl, local = True)
 
-def mmapio_dependencies():
+def debian_dependencies():
     """Declares the Debian-backed repositories that are not declared yet."""
     existing = native.existing_rules()
     if "com_google_absl" not in existing:

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "mmapio/version.h"
 #include "tools/command.h"
 #include "tools/console.h"
 #include "tools/file_walk.h"
@@ -69,6 +70,7 @@ Run "mmapio COMMAND --help" for a command's options and examples.
 Sizes are binary (KiB, MiB, ...); --bytes prints exact numbers.
 With --json, a path that is not valid UTF-8 has each invalid byte written
 as \u00XX and comes with "path_bytes": its exact bytes in hexadecimal.
+"mmapio --version" (or -V) prints the version.
 Exit status: 0 when every file succeeded, 1 when some file failed or output
 could not be written, 2 on a usage error.
 )";
@@ -237,6 +239,10 @@ int Main(const std::vector<std::string>& args) {
   if (args.size() < 2) {
     absl::FPrintF(stderr, "%s", kToolHelp);
     return kUsageError;
+  }
+  if (args[1] == "--version" || args[1] == "-V") {
+    PrintF("mmapio %s\n", MMAPIO_VERSION_STRING);
+    return Finish("", 0);
   }
   const Command* command = FindCommand(args[1]);
   if (WantsHelp(args)) {

@@ -11,14 +11,18 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace mmapio::internal {
+#include "mmapio/export.h"
 
 // Nonzero once a SIGBUS reaches mmapio's handler (installed, or an
-// embedder's that forwards to HandleFault).
-extern std::atomic<int> fault_handler_state;
+// embedder's that forwards to HandleFault); defined in fault_*.cc. The inline
+// fast path reads it in the caller's code, so a shared library exports it:
+// C linkage keeps its name out of mmapio::internal.
+extern "C" MMAPIO_EXPORT std::atomic<int> mmapio_fault_handler_state;
+
+namespace mmapio::internal {
 
 inline bool FaultHandlerReady() {
-  return fault_handler_state.load(std::memory_order_acquire) != 0;
+  return mmapio_fault_handler_state.load(std::memory_order_acquire) != 0;
 }
 
 struct LoadResult {

@@ -16,13 +16,15 @@
 #include "absl/strings/str_cat.h"
 #include "mmapio/fault.h"
 #include "mmapio/fault_signal.h"
+#include "mmapio/internal/fast_load.h"
 #include "mmapio/internal/fault_guard.h"
 #include "mmapio/internal/fault_table.h"
 #include "mmapio/internal/mutex.h"
 
-namespace mmapio::internal {
+// Read by the inline fast path of GuardedLoad (internal/fast_load.h).
+std::atomic<int> mmapio_fault_handler_state{0};
 
-std::atomic<int> fault_handler_state{0};
+namespace mmapio::internal {
 
 namespace {
 
@@ -137,7 +139,7 @@ void SigbusHandler(int signal_number, siginfo_t* info, void* ucontext) {
 
 absl::Status Install() {
   MutexLock lock(&install_mutex);
-  const int state = fault_handler_state.load(std::memory_order_acquire);
+  const int state = mmapio_fault_handler_state.load(std::memory_order_acquire);
   if (state != kNotInstalled) return install_result;
   struct sigaction current = {};
   if (sigaction(SIGBUS, nullptr, &current) != 0) {
@@ -165,8 +167,9 @@ absl::Status Install() {
   } else {
     install_result = absl::OkStatus();
   }
-  fault_handler_state.store(install_result.ok() ? kInstalled : kNotInstalled,
-                            std::memory_order_release);
+  mmapio_fault_handler_state.store(
+      install_result.ok() ? kInstalled : kNotInstalled,
+      std::memory_order_release);
   return install_result;
 }
 
@@ -175,7 +178,8 @@ absl::Status Install() {
 FaultRecord LastFault() { return thread_state.last; }
 
 absl::Status EnsureFaultHandler() {
-  if (fault_handler_state.load(std::memory_order_acquire) != kNotInstalled) {
+  if (mmapio_fault_handler_state.load(std::memory_order_acquire) !=
+      kNotInstalled) {
     return absl::OkStatus();
   }
   return Install();
@@ -288,11 +292,11 @@ absl::Status InstallFaultHandler() { return internal::EnsureFaultHandler(); }
 
 void UseEmbedderFaultHandler() {
   internal::MutexLock lock(&internal::install_mutex);
-  if (internal::fault_handler_state.load(std::memory_order_acquire) ==
+  if (mmapio_fault_handler_state.load(std::memory_order_acquire) ==
       internal::kNotInstalled) {
     internal::install_result = absl::OkStatus();
-    internal::fault_handler_state.store(internal::kEmbedded,
-                                        std::memory_order_release);
+    mmapio_fault_handler_state.store(internal::kEmbedded,
+                                     std::memory_order_release);
   }
 }
 

@@ -22,13 +22,15 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "mmapio/fault.h"
+#include "mmapio/internal/fast_load.h"
 #include "mmapio/internal/fault_guard.h"
 #include "mmapio/internal/fault_table.h"
 #include "mmapio/internal/mutex.h"
 
-namespace mmapio::internal {
+// Read by the inline fast path of GuardedLoad (internal/fast_load.h).
+std::atomic<int> mmapio_fault_handler_state{0};
 
-std::atomic<int> fault_handler_state{0};
+namespace mmapio::internal {
 
 namespace {
 
@@ -140,7 +142,8 @@ LONG CALLBACK OnException(EXCEPTION_POINTERS* exception) {
 
 absl::Status Install() {
   MutexLock lock(&install_mutex);
-  if (fault_handler_state.load(std::memory_order_acquire) != kNotInstalled) {
+  if (mmapio_fault_handler_state.load(std::memory_order_acquire) !=
+      kNotInstalled) {
     return install_result;
   }
   // First in the chain: a fault in a guarded access is ours before any
@@ -153,7 +156,7 @@ absl::Status Install() {
     return install_result;
   }
   install_result = absl::OkStatus();
-  fault_handler_state.store(kInstalled, std::memory_order_release);
+  mmapio_fault_handler_state.store(kInstalled, std::memory_order_release);
   return install_result;
 }
 
@@ -184,7 +187,8 @@ void Leave(const VisitScope& scope) {
 FaultRecord LastFault() { return thread_state.last; }
 
 absl::Status EnsureFaultHandler() {
-  if (fault_handler_state.load(std::memory_order_acquire) != kNotInstalled) {
+  if (mmapio_fault_handler_state.load(std::memory_order_acquire) !=
+      kNotInstalled) {
     return absl::OkStatus();
   }
   return Install();
