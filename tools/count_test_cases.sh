@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Counts the test cases of the JUnit files Bazel wrote under a testlogs
-# directory, from each file's <testsuites> totals, and prints
-# "PASSED FAILED":
+# directory (only those newer than the file NEWER_THAN, when given), from
+# each file's <testsuites> totals, and prints "PASSED FAILED":
 #
-#   bash tools/count_test_cases.sh "$(bazel info bazel-testlogs)"
+#   bash tools/count_test_cases.sh "$(bazel info bazel-testlogs)" [NEWER_THAN]
 #
 # A test that crashes leaves no failure in its JUnit file: callers say so
 # from Bazel's exit status.
@@ -17,5 +17,5 @@ while IFS= read -r file; do
   failures=$(grep -o ' failures="[0-9]*"' <<<"${header}" | grep -o '[0-9]*' || echo 0)
   passed=$((passed + ${tests:-0} - ${failures:-0}))
   failed=$((failed + ${failures:-0}))
-done < <(find -L "$1" -name test.xml 2>/dev/null)
+done < <(find -L "$1" -name test.xml ${2:+-newer "$2"} 2>/dev/null)
 echo "${passed} ${failed}"

@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(
   bazel-bootstrap   # Bazel 4.2.3, the build
+  cmake             # the CMake build integrators use
+  pkg-config        # liburing's and mmapio's .pc files
   g++               # the compiler and its sanitizer runtimes
   libabsl-dev       # Abseil: Status, strings, flags
   libgtest-dev      # GoogleTest
