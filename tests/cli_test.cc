@@ -27,11 +27,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mmapio/region.h"
+#include "tests/json_fields.h"
 #include "tests/test_util.h"
 
 namespace mmapio {
 namespace {
 
+using ::mmapio::testing::JsonFields;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -77,43 +79,6 @@ std::vector<std::string> RowEndingWith(const std::string& out,
       return absl::StrSplit(line, ' ', absl::SkipEmpty());
   }
   return {};
-}
-
-// A tiny reader for the flat JSON lines mmapio prints: "key" -> raw value.
-std::map<std::string, std::string> JsonFields(absl::string_view line) {
-  std::map<std::string, std::string> fields;
-  absl::ConsumePrefix(&line, "{");
-  absl::ConsumeSuffix(&line, "}");
-  size_t i = 0;
-  while (i < line.size()) {
-    if (line[i] != '"') return {};
-    const size_t key_end = line.find('"', i + 1);
-    const std::string key(line.substr(i + 1, key_end - i - 1));
-    size_t j = key_end + 2;  // Past '":'.
-    int depth = 0;
-    bool in_string = false;
-    const size_t value_start = j;
-    for (; j < line.size(); ++j) {
-      const char c = line[j];
-      if (in_string) {
-        if (c == '\\')
-          ++j;
-        else if (c == '"')
-          in_string = false;
-      } else if (c == '"') {
-        in_string = true;
-      } else if (c == '{' || c == '[') {
-        ++depth;
-      } else if (c == '}' || c == ']') {
-        --depth;
-      } else if (c == ',' && depth == 0) {
-        break;
-      }
-    }
-    fields[key] = std::string(line.substr(value_start, j - value_start));
-    i = j + 1;
-  }
-  return fields;
 }
 
 uint64_t Number(const std::string& text) {

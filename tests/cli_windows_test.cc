@@ -19,11 +19,13 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/json_fields.h"
 #include "tests/test_directory.h"
 
 namespace mmapio {
 namespace {
 
+using ::mmapio::testing::JsonFields;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -122,41 +124,6 @@ class Cli {
   bool started_ = false;
   PROCESS_INFORMATION process_{};
 };
-
-// A tiny reader for the flat JSON lines mmapio prints: "key" -> raw value,
-// nested objects left as text.
-std::map<std::string, std::string> JsonFields(absl::string_view line) {
-  std::map<std::string, std::string> fields;
-  absl::ConsumePrefix(&line, "{");
-  absl::ConsumeSuffix(&line, "}");
-  size_t i = 0;
-  while (i < line.size() && line[i] == '"') {
-    const size_t key_end = line.find('"', i + 1);
-    const std::string key(line.substr(i + 1, key_end - i - 1));
-    size_t j = key_end + 2;
-    const size_t value_start = j;
-    int depth = 0;
-    bool in_string = false;
-    for (; j < line.size(); ++j) {
-      const char c = line[j];
-      if (in_string) {
-        if (c == '\\') ++j;
-        if (c == '"') in_string = false;
-      } else if (c == '"') {
-        in_string = true;
-      } else if (c == '{') {
-        ++depth;
-      } else if (c == '}') {
-        --depth;
-      } else if (c == ',' && depth == 0) {
-        break;
-      }
-    }
-    fields[key] = std::string(line.substr(value_start, j - value_start));
-    i = j + 1;
-  }
-  return fields;
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());

@@ -8,18 +8,10 @@
 #include <cstdio>
 
 #include "tools/console.h"
+#include "tools/utf16_windows.h"
 
 namespace mmapio::cli {
 namespace {
-
-std::string Utf8(const wchar_t* wide) {
-  const int n =
-      WideCharToMultiByte(CP_UTF8, 0, wide, -1, nullptr, 0, nullptr, nullptr);
-  if (n <= 1) return "";
-  std::string text(static_cast<size_t>(n - 1), '\0');
-  WideCharToMultiByte(CP_UTF8, 0, wide, -1, text.data(), n, nullptr, nullptr);
-  return text;
-}
 
 HANDLE StandardHandle(StandardStream stream) {
   return GetStdHandle(stream == StandardStream::kOut ? STD_OUTPUT_HANDLE
