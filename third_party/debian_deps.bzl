@@ -157,6 +157,12 @@ def _liburing_impl(ctx):
 
 debian_liburing = repository_rule(implementation = _liburing_impl, local = True)
 
+def _rocksdb_impl(ctx):
+    _require(ctx, "rocksdb/file_system.h", "librocksdb-dev")
+    _write_packages(ctx, {"": _cc_library("rocksdb", ["-lrocksdb"])})
+
+debian_rocksdb = repository_rule(implementation = _rocksdb_impl, local = True)
+
 def debian_dependencies():
     """Declares the Debian-backed repositories that are not declared yet."""
     existing = native.existing_rules()
@@ -168,5 +174,7 @@ def debian_dependencies():
         debian_benchmark(name = "com_google_benchmark")
     if "liburing" not in existing:
         debian_liburing(name = "liburing")
+    if "rocksdb" not in existing:
+        debian_rocksdb(name = "rocksdb")
     if "mingw_toolchain" not in existing:
         mingw_toolchain(name = "mingw_toolchain")

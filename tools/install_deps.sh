@@ -14,6 +14,8 @@ packages=(
   libbenchmark-dev  # Google Benchmark
   liburing-dev      # io_uring
   libfuse3-dev      # FUSE filesystems that inject I/O errors in tests
+  librocksdb-dev    # RocksDB, for the mmapio FileSystem plugin
+  rocksdb-tools     # db_bench, which drives the plugin
   fuse3
   util-linux        # fincore, to compare against
   fio               # the device ceiling in benchmarks
