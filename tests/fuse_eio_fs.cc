@@ -2,9 +2,11 @@
 // with EIO: a real failing device for fault tests.
 //
 //   fuse_eio_fs MOUNTPOINT SIZE BAD_PAGE...
+//   fuse_eio_fs MOUNTPOINT @FILE BAD_PAGE...
 //
-// Byte i of /data is mmapio::testing::PatternByte(i). The filesystem runs in
-// the foreground, single-threaded, until unmounted.
+// Byte i of /data is mmapio::testing::PatternByte(i), or with @FILE, byte i
+// of FILE (read when mounting; /data is then as long as FILE was). The
+// filesystem runs in the foreground, single-threaded, until unmounted.
 
 #define FUSE_USE_VERSION 31
 
@@ -15,6 +17,8 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,6 +32,7 @@ constexpr char kName[] = "data";
 
 uint64_t file_size = 0;
 std::set<uint64_t> bad_pages;
+std::string contents;  // With @FILE; empty for the pattern.
 
 void* Init(fuse_conn_info* connection, fuse_config* config) {
   // One request per faulting page, so a bad page fails alone.
@@ -75,7 +80,8 @@ int Read(const char*, char* buffer, size_t size, off_t offset,
     if (bad_pages.count(page) != 0) return -EIO;
   }
   for (uint64_t i = start; i < end; ++i) {
-    buffer[i - start] = mmapio::testing::PatternByte(i);
+    buffer[i - start] =
+        contents.empty() ? mmapio::testing::PatternByte(i) : contents[i];
   }
   return static_cast<int>(end - start);
 }
@@ -84,10 +90,20 @@ int Read(const char*, char* buffer, size_t size, off_t offset,
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s MOUNTPOINT SIZE BAD_PAGE...\n", argv[0]);
+    fprintf(stderr, "usage: %s MOUNTPOINT SIZE|@FILE BAD_PAGE...\n", argv[0]);
     return 2;
   }
-  file_size = strtoull(argv[2], nullptr, 10);
+  if (argv[2][0] == '@') {
+    std::ifstream in(argv[2] + 1, std::ios::binary);
+    contents.assign(std::istreambuf_iterator<char>(in), {});
+    if (!in.good() && !in.eof()) {
+      fprintf(stderr, "%s: cannot read %s\n", argv[0], argv[2] + 1);
+      return 2;
+    }
+    file_size = contents.size();
+  } else {
+    file_size = strtoull(argv[2], nullptr, 10);
+  }
   for (int i = 3; i < argc; ++i)
     bad_pages.insert(strtoull(argv[i], nullptr, 10));
   fuse_operations operations = {};

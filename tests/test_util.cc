@@ -134,6 +134,23 @@ ScopedTmpfs::~ScopedTmpfs() {
 
 ScopedEioFilesystem::ScopedEioFilesystem(
     uint64_t size, const std::vector<uint64_t>& bad_pages) {
+  Mount(absl::StrCat(size), size, bad_pages);
+}
+
+ScopedEioFilesystem::ScopedEioFilesystem(
+    const std::string& contents_of, const std::vector<uint64_t>& bad_pages) {
+  struct stat st;
+  if (stat(contents_of.c_str(), &st) != 0) {
+    skip_reason_ = absl::StrCat("stat ", contents_of, ": ", strerror(errno));
+    ADD_FAILURE() << skip_reason_;
+    return;
+  }
+  Mount(absl::StrCat("@", contents_of), static_cast<uint64_t>(st.st_size),
+        bad_pages);
+}
+
+void ScopedEioFilesystem::Mount(const std::string& size_argument, uint64_t size,
+                                const std::vector<uint64_t>& bad_pages) {
   skip_reason_ = EnterPrivateMountNamespace();
   if (!skip_reason_.empty()) return;
   if (access("/dev/fuse", R_OK | W_OK) != 0) {
@@ -143,7 +160,7 @@ ScopedEioFilesystem::ScopedEioFilesystem(
   mount_point_ = MakeTempDir();
   const std::string server =
       absl::StrCat(getenv("TEST_SRCDIR"), "/mmapio/tests/fuse_eio_fs");
-  std::vector<std::string> args = {server, mount_point_, absl::StrCat(size)};
+  std::vector<std::string> args = {server, mount_point_, size_argument};
   for (uint64_t page : bad_pages) args.push_back(absl::StrCat(page));
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());

@@ -91,6 +91,9 @@ class ScopedTmpfs {
 class ScopedEioFilesystem {
  public:
   ScopedEioFilesystem(uint64_t size, const std::vector<uint64_t>& bad_pages);
+  // The file holds the bytes `contents_of` holds now instead of the pattern.
+  ScopedEioFilesystem(const std::string& contents_of,
+                      const std::vector<uint64_t>& bad_pages);
   ~ScopedEioFilesystem();
   ScopedEioFilesystem(const ScopedEioFilesystem&) = delete;
   ScopedEioFilesystem& operator=(const ScopedEioFilesystem&) = delete;
@@ -103,6 +106,9 @@ class ScopedEioFilesystem {
   int server_pid() const { return server_pid_; }
 
  private:
+  void Mount(const std::string& size_argument, uint64_t size,
+             const std::vector<uint64_t>& bad_pages);
+
   std::string mount_point_;
   std::string path_;
   std::string skip_reason_;

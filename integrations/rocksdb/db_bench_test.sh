@@ -15,6 +15,14 @@ if [[ -z ${db_bench} ]]; then
 fi
 db=${TEST_TMPDIR:-$(mktemp -d)}/db
 
+# A plugin built with a sanitizer needs its runtime loaded first, which
+# Debian's uninstrumented db_bench does not do: such builds (--config=asan,
+# --config=tsan) test the FileSystem through rocksdb_test instead.
+if ldd "${plugin}" | grep -qE 'lib(asan|tsan|ubsan)'; then
+  echo "PASS: not run: the plugin is built with a sanitizer runtime"
+  exit 0
+fi
+
 run_db_bench() {
   # On db_bench itself: a preload on a wrapper would not reach it.
   LD_PRELOAD=${plugin} "${db_bench}" --fs_uri=mmapio --db="${db}" \
@@ -22,12 +30,14 @@ run_db_bench() {
     --async_io=1 "$@" 2>&1
 }
 
+status=0
 out=$(MMAPIO_ROCKSDB_STATS=1 run_db_bench \
-  --benchmarks=fillseq,flush,readrandom,multireadrandom,seekrandom) || {
+  --benchmarks=fillseq,flush,readrandom,multireadrandom,seekrandom) || status=$?
+if ((status != 0)); then
   echo "${out}"
-  echo "FAIL: db_bench exited with status $? (an unregistered --fs_uri crashes it)" >&2
+  echo "FAIL: db_bench exited with status ${status} (an unregistered --fs_uri crashes it)" >&2
   exit 1
-}
+fi
 echo "${out}" | grep -E "micros/op|mmapio-rocksdb"
 for benchmark in readrandom multireadrandom seekrandom; do
   grep -qE "^${benchmark} .*\(4000 of 4000 found\)" <<<"${out}" || {

@@ -1,16 +1,16 @@
 #include "integrations/rocksdb/mmapio_file_system.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stop_token>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "mmapio/fault_info.h"
 #include "mmapio/guarded.h"
 #include "mmapio/prefetch.h"
@@ -47,6 +47,8 @@ class MmapioRandomAccessFile;
 
 // A ReadAsync request. Shared by RocksDB's handle and the engine's callback,
 // which may run after RocksDB aborted the request and deleted its handle.
+// (std::mutex rather than absl::Mutex here and below: ThreadSanitizer sees
+// the pthread calls of the one, not the uninstrumented Abseil of the other.)
 struct AsyncRead {
   FSReadRequest request;
   std::function<void(const FSReadRequest&, void*)> callback;
@@ -56,11 +58,12 @@ struct AsyncRead {
   ByteRange range;
   std::stop_source stop;
 
-  absl::Mutex mutex;
-  bool ready ABSL_GUARDED_BY(mutex) = false;
-  absl::Status status ABSL_GUARDED_BY(mutex);
+  std::mutex mutex;
+  std::condition_variable ready_changed;
+  bool ready = false;  // Guarded by mutex, as all below.
+  absl::Status status;
   // Delivered to RocksDB, or aborted: the callback never runs again.
-  bool finished ABSL_GUARDED_BY(mutex) = false;
+  bool finished = false;
 };
 using AsyncHandle = std::shared_ptr<AsyncRead>;
 
@@ -68,6 +71,13 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
  public:
   MmapioRandomAccessFile(Region region, AsyncEngine& engine)
       : region_(std::move(region)), engine_(engine) {}
+
+  // Waits for the prefetches RocksDB did not wait for: the region must
+  // outlive its requests.
+  ~MmapioRandomAccessFile() override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    prefetched_.wait(lock, [this] { return prefetching_ == 0; });
+  }
 
   IOStatus Read(uint64_t offset, size_t n, const IOOptions& /*options*/,
                 Slice* result, char* scratch,
@@ -86,17 +96,20 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
     }
     // Every range resident first, read by the engine as one batch; a range
     // that cannot be made resident fails again below, with its own error.
-    absl::Mutex mutex;
+    std::mutex mutex;
+    std::condition_variable done_changed;
     bool done = false;
     engine_.EnsureResidentBatch(
         region_, ranges, [](size_t, absl::StatusOr<ResidentView>) {},
         [&](absl::Status) {
-          absl::MutexLock lock(&mutex);
+          // Notified under the lock: `done_changed` dies once done is seen.
+          std::lock_guard<std::mutex> lock(mutex);
           done = true;
+          done_changed.notify_all();
         });
     {
-      absl::MutexLock lock(&mutex);
-      mutex.Await(absl::Condition(&done));
+      std::unique_lock<std::mutex> lock(mutex);
+      done_changed.wait(lock, [&] { return done; });
     }
     for (size_t i = 0; i < count; ++i) {
       requests[i].status =
@@ -109,10 +122,8 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
                     IODebugContext* /*debug*/) override {
     Stats().prefetches.fetch_add(1, std::memory_order_relaxed);
     const ByteRange range = Clip(region_, offset, n);
-    if (range.length > 0) {
-      // A hint: the engine reads ahead while RocksDB goes on.
-      engine_.prefetch_engine().Prefetch(region_, range, [](absl::Status) {});
-    }
+    // A hint: the engine reads ahead while RocksDB goes on.
+    if (range.length > 0) PrefetchInBackground(range);
     return IOStatus::OK();
   }
 
@@ -126,8 +137,7 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
         break;
       case kWillNeed:
         Stats().prefetches.fetch_add(1, std::memory_order_relaxed);
-        engine_.prefetch_engine().Prefetch(region_, ByteRange::All(),
-                                           [](absl::Status) {});
+        if (region_.size() > 0) PrefetchInBackground(ByteRange::All());
         break;
       default:
         break;
@@ -149,15 +159,16 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
     *io_handle = new AsyncHandle(read);
     *deleter = [](void* handle) { delete static_cast<AsyncHandle*>(handle); };
     if (read->range.length == 0) {
-      absl::MutexLock lock(&read->mutex);
+      std::lock_guard<std::mutex> lock(read->mutex);
       read->ready = true;
       return IOStatus::OK();
     }
     engine_.EnsureResident(region_, read->range,
                            [read](absl::StatusOr<ResidentView> view) {
-                             absl::MutexLock lock(&read->mutex);
+                             std::lock_guard<std::mutex> lock(read->mutex);
                              read->ready = true;
                              read->status = view.status();
+                             read->ready_changed.notify_all();
                            },
                            {.cancel = read->stop.get_token()});
     return IOStatus::OK();
@@ -183,8 +194,24 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
   }
 
  private:
+  void PrefetchInBackground(ByteRange range) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++prefetching_;
+    }
+    engine_.prefetch_engine().Prefetch(region_, range, [this](absl::Status) {
+      // Notified under the lock: the destructor may return once it sees 0.
+      std::lock_guard<std::mutex> lock(mutex_);
+      --prefetching_;
+      prefetched_.notify_all();
+    });
+  }
+
   Region region_;
   AsyncEngine& engine_;
+  std::mutex mutex_;
+  std::condition_variable prefetched_;
+  int prefetching_ = 0;  // Guarded by mutex_.
 };
 
 }  // namespace
@@ -255,8 +282,8 @@ IOStatus MmapioFileSystem::Poll(std::vector<void*>& io_handles,
     const AsyncHandle& read = *static_cast<AsyncHandle*>(handle);
     absl::Status status;
     {
-      absl::MutexLock lock(&read->mutex);
-      read->mutex.Await(absl::Condition(&read->ready));
+      std::unique_lock<std::mutex> lock(read->mutex);
+      read->ready_changed.wait(lock, [&] { return read->ready; });
       if (read->finished) continue;
       read->finished = true;
       status = read->status;
@@ -278,7 +305,7 @@ IOStatus MmapioFileSystem::AbortIO(std::vector<void*>& io_handles) {
   for (void* handle : io_handles) {
     const AsyncHandle& read = *static_cast<AsyncHandle*>(handle);
     {
-      absl::MutexLock lock(&read->mutex);
+      std::lock_guard<std::mutex> lock(read->mutex);
       read->finished = true;
     }
     read->stop.request_stop();

@@ -57,9 +57,9 @@ class RocksDbTest : public ::testing::Test {
     return options;
   }
 
-  void Open() {
+  void Open(const rocksdb::Options& options) {
     rocksdb::DB* db = nullptr;
-    const rocksdb::Status opened = rocksdb::DB::Open(Options(), path_, &db);
+    const rocksdb::Status opened = rocksdb::DB::Open(options, path_, &db);
     ASSERT_TRUE(opened.ok()) << opened.ToString();
     db_.reset(db);
   }
@@ -67,13 +67,13 @@ class RocksDbTest : public ::testing::Test {
   // Writes kKeys keys into SST files, then opens the database again so that
   // reads come from the files.
   void Fill() {
-    ASSERT_NO_FATAL_FAILURE(Open());
+    ASSERT_NO_FATAL_FAILURE(Open(Options()));
     for (int i = 0; i < kKeys; ++i) {
       ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), Key(i), Value(i)).ok());
     }
     ASSERT_TRUE(db_->Flush(rocksdb::FlushOptions()).ok());
     db_.reset();
-    ASSERT_NO_FATAL_FAILURE(Open());
+    ASSERT_NO_FATAL_FAILURE(Open(Options()));
   }
 
   std::vector<std::string> SstFiles() const {
@@ -172,6 +172,51 @@ TEST_F(RocksDbTest, ATruncatedSstIsAnIoErrorAndTheProcessLives) {
   EXPECT_THAT(message, HasSubstr(".sst"));
   EXPECT_THAT(message, HasSubstr("truncated"));
   EXPECT_GT(Stats().faults.load(), faults);
+}
+
+TEST_F(RocksDbTest, AnSstOnAFailingDiskFailsOnlyAtItsBadBlock) {
+  ASSERT_NO_FATAL_FAILURE(Fill());
+  db_.reset();
+  const std::vector<std::string> files = SstFiles();
+  ASSERT_EQ(files.size(), 1u);
+  const std::string sst = files[0];
+  // A page among the data blocks: the index and the footer are at the end.
+  const uint64_t bad_page = std::filesystem::file_size(sst) / 4096 / 3;
+  // The SST's bytes, served by the FUSE filesystem of the fault tests with
+  // one page failing, in place of the SST.
+  mmapio::testing::ScopedEioFilesystem eio(sst, {bad_page});
+  if (eio.path().empty()) GTEST_SKIP() << eio.skip_reason();
+  std::filesystem::remove(sst);
+  std::filesystem::create_symlink(eio.path(), sst);
+  rocksdb::Options options = Options();
+  // Tables open on this thread, the one that sees the mount.
+  options.max_file_opening_threads = 1;
+  ASSERT_NO_FATAL_FAILURE(Open(options));
+
+  const uint64_t faults = Stats().faults.load();
+  int read = 0;
+  int failed = 0;
+  std::string message;
+  for (int i = 0; i < kKeys; ++i) {
+    std::string value;
+    const rocksdb::Status got =
+        db_->Get(rocksdb::ReadOptions(), Key(i), &value);
+    if (got.ok()) {
+      ASSERT_EQ(value, Value(i));
+      ++read;
+    } else {
+      ++failed;
+      message = got.ToString();
+    }
+  }
+  // The keys of the bad block fail as errors, and only those.
+  EXPECT_GT(failed, 0);
+  EXPECT_LT(failed, kKeys / 10);
+  EXPECT_GT(read, kKeys / 2);
+  EXPECT_THAT(message, HasSubstr("IO error"));
+  EXPECT_THAT(message, HasSubstr("could not read the page (EIO)"));
+  EXPECT_GT(Stats().faults.load(), faults);
+  db_.reset();
 }
 
 }  // namespace
