@@ -130,7 +130,8 @@ fault() {
   local how="exit ${status}"
   ((status > 128)) && how="killed by signal $((status - 128)) ($(kill -l $((status - 128))))"
   echo "- ${variant}: ${how}; last lines printed:"
-  tail -3 <<<"${out}" | sed 's/^/    /'
+  tr '\r' '\n' <<<"${out}" | grep -v '^\.\.\. finished\|^ *$' | tail -2 |
+    sed 's/^/    /'
 }
 echo
 echo "Fault experiment (an SST truncated to 8 KiB during readrandom):"
