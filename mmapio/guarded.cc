@@ -1,14 +1,20 @@
 #include "mmapio/guarded.h"
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
 #include "absl/strings/string_view.h"
 #include "mmapio/fault.h"
+#include "mmapio/internal/fast_load.h"
 #include "mmapio/internal/fault_guard.h"
 #include "mmapio/internal/page_failure.h"
 #include "mmapio/internal/platform.h"
 #include "mmapio/internal/region_context.h"
+
+// Set by the fault handler of each OS (internal/fault_*.cc), read by the
+// inline fast path of GuardedLoad (internal/fast_load.h).
+std::atomic<int> mmapio_fault_handler_state{0};
 
 namespace mmapio {
 namespace {

@@ -201,11 +201,9 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
   // RANDOM for SST files, which turns off the kernel's read-around: each
   // page would otherwise fault in as a read of its own, one after another.
   void ReadAhead(ByteRange range) const {
-    const uint64_t page = region_.page_size();
-    const uint64_t first = (region_.offset() + range.offset) / page;
-    const uint64_t last =
-        (region_.offset() + range.offset + range.length - 1) / page;
-    if (range.length > 0 && last > first) {
+    if (PagesTouched(region_.offset() + range.offset, range.length,
+                     region_.page_size())
+            .count > 1) {
       (void)region_.Advise(Advice::kWillNeed, range);
     }
   }

@@ -27,9 +27,6 @@
 #include "mmapio/internal/fault_table.h"
 #include "mmapio/internal/mutex.h"
 
-// Read by the inline fast path of GuardedLoad (internal/fast_load.h).
-std::atomic<int> mmapio_fault_handler_state{0};
-
 namespace mmapio::internal {
 
 namespace {
