@@ -1,9 +1,12 @@
 #include "mmapio/guarded.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <optional>
 
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/fault.h"
 #include "mmapio/internal/fast_load.h"
@@ -66,6 +69,93 @@ CopyResult GuardedCopy(const Region& region, uint64_t offset,
   return Copy(region, "GuardedCopy", offset, destination.data(),
               source == nullptr ? nullptr : source + offset, destination.size(),
               /*write=*/false);
+}
+
+namespace {
+
+// Whether every page of region bytes [offset, offset + length) is resident
+// (false when that cannot be told).
+bool AllResident(const Region& region, uint64_t offset, size_t length) {
+  const size_t page = region.page_size();
+  const auto first =
+      reinterpret_cast<uintptr_t>(region.bytes().data() + offset);
+  const uintptr_t start = first / page * page;
+  const size_t span = (first + length - start + page - 1) / page * page;
+  absl::InlinedVector<unsigned char, 64> pages(span / page);
+  if (!internal::QueryResidency(reinterpret_cast<const std::byte*>(start), span,
+                                pages.data(), {})
+           .ok()) {
+    return false;
+  }
+  return std::all_of(pages.begin(), pages.end(),
+                     [](unsigned char p) { return (p & 1) != 0; });
+}
+
+}  // namespace
+
+CopyResult GuardedRead(const Region& region, uint64_t offset,
+                       absl::Span<std::byte> destination,
+                       ExpectedResidency expected) {
+  const size_t n = destination.size();
+  if (absl::Status status = CheckRange(region, "GuardedRead", offset, n);
+      !status.ok()) {
+    return {status, 0};
+  }
+  const bool resident = expected == ExpectedResidency::kResident ||
+                        (expected == ExpectedResidency::kUnknown &&
+                         AllResident(region, offset, n));
+  if (n == 0 || resident) {
+    return Copy(region, "GuardedRead", offset, destination.data(),
+                region.bytes().data() + offset, n, /*write=*/false);
+  }
+  const internal::OpContext context =
+      internal::RegionContext(region, "GuardedRead", offset, n);
+  internal::FileRead read = internal::ReadFileAt(
+      region.fd(), region.offset() + offset, destination, context);
+  if (read.device_failed) {
+    // One read of several pages fails as a whole: page by page, the first
+    // one that fails is the one to name, and the ones before it are copied.
+    const size_t page = region.page_size();
+    for (;;) {
+      const uint64_t at = region.offset() + offset + read.bytes_read;
+      const size_t chunk =
+          std::min<size_t>(n - read.bytes_read, page - at % page);
+      const internal::FileRead one = internal::ReadFileAt(
+          region.fd(), at, destination.subspan(read.bytes_read, chunk),
+          context);
+      read.bytes_read += one.bytes_read;
+      read.status = one.status;
+      read.device_failed = one.device_failed;
+      if (one.bytes_read < chunk || read.bytes_read == n) break;
+    }
+  }
+  if (read.bytes_read == n) return {absl::OkStatus(), n};
+  if (!read.status.ok() && !read.device_failed) {
+    return {read.status, read.bytes_read};
+  }
+  const uint64_t failed_offset = offset + read.bytes_read;
+  const uintptr_t failed_address =
+      reinterpret_cast<uintptr_t>(region.bytes().data() + failed_offset);
+  if (read.status.ok()) {
+    // The read met the end of the file inside the region.
+    absl::Status status = internal::MakeError(
+        absl::StatusCode::kOutOfRange, context,
+        absl::StrCat(internal::FileReadName(), " at file offset ",
+                     region.offset() + failed_offset,
+                     ": the file ends there now: truncated underneath"));
+    internal::AttachFaultInfo(
+        status, FaultInfo{region.offset() + failed_offset, failed_address,
+                          /*si_code=*/0, region.path()});
+    return {status, read.bytes_read};
+  }
+  // The device failed: a look at the page says how, as for a fault.
+  return {internal::PageFailureStatus(
+              internal::FaultedPage(region.fd(), region.bytes().data(),
+                                    region.offset(), failed_address,
+                                    /*si_code=*/0, region.path(),
+                                    /*write=*/false),
+              internal::FileReadName(), context),
+          read.bytes_read};
 }
 
 CopyResult GuardedWrite(Region& region, uint64_t offset,

@@ -57,6 +57,32 @@ struct CopyResult {
 CopyResult GuardedCopy(const Region& region, uint64_t offset,
                        absl::Span<std::byte> destination);
 
+// What a caller knows of a range's pages, which spares GuardedRead its
+// residency check.
+enum class ExpectedResidency {
+  kUnknown,   // Check (one mincore, or QueryWorkingSetEx on Windows).
+  kMissing,   // Read the file: right for pages this process has not read.
+  kResident,  // Copy from the mapping: a page that is not resident faults.
+};
+
+// Copies region bytes [offset, offset + destination.size()) into
+// `destination`: as GuardedCopy does when all their pages are resident, and
+// otherwise with positioned reads of the file (pread, ReadFile), which read
+// the missing pages as one request and map nothing. Through the mapping a
+// cold page costs a fault that waits for its own read, one page at a time
+// under Advice::kRandom, and mapping a page costs page-table work a read
+// does not do; a copy from pages already mapped costs no system call at
+// all. bench/RESULTS.md (RocksDB) has the measurements.
+//
+// The same errors, with the same FaultInfo payload, as GuardedCopy: a page
+// the read could not provide is OutOfRange (the file now ends before it),
+// DataLoss (the device failed) or ResourceExhausted, named by the failing
+// call ("pread at file offset N: ..."); FaultInfo::si_code is 0 when a read,
+// not a fault, met the page.
+CopyResult GuardedRead(
+    const Region& region, uint64_t offset, absl::Span<std::byte> destination,
+    ExpectedResidency expected = ExpectedResidency::kUnknown);
+
 // Copies `source` into the region at `offset`: stores reach the file for a
 // kReadWrite region and stay private for kCopyOnWrite. A write into a hole
 // with no space left fails with ResourceExhausted.

@@ -297,6 +297,8 @@ absl::Status Region::Advise(Advice advice, ByteRange range) {
       (range.length == ByteRange::kToEnd || range.length >= size_) &&
       advice != Advice::kWillNeed && advice != Advice::kDontNeed) {
     advice_ = advice;
+    // GuardedRead's positioned reads follow the same access pattern.
+    internal::AdviseFileReads(fd_.get(), advice);
   }
   return status;
 }

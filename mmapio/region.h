@@ -126,6 +126,10 @@ class Region {
   // (InvalidArgument).
   absl::Status Grow(uint64_t new_file_size);
 
+  // Advice for the whole region about the access pattern (kNormal,
+  // kSequential, kRandom) also applies to reads of the file through its
+  // descriptor (GuardedRead), as posix_fadvise: for a region made FromFd,
+  // that descriptor shares the caller's open file.
   absl::Status Advise(Advice advice, ByteRange range = ByteRange::All());
   // The last advice given for the whole region (kNormal at first); the
   // prefetch policy honours kRandom by not reading ahead.

@@ -179,6 +179,98 @@ TEST_F(GuardedTest, TruncationBecomesOutOfRange) {
   EXPECT_THAT(GuardedLoad<uint64_t>(*region, 8), IsOk());
 }
 
+// Whether the page at `address` is mapped in this process's page table
+// (/proc/self/pagemap: bit 63, present, is shown to the process itself).
+bool Mapped(const std::byte* address) {
+  const int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  uint64_t entry = 0;
+  const off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(address) /
+                                      kPage * sizeof(entry));
+  EXPECT_EQ(pread(fd, &entry, sizeof(entry), at),
+            static_cast<ssize_t>(sizeof(entry)));
+  close(fd);
+  return (entry >> 63) != 0;
+}
+
+TEST_F(GuardedTest, GuardedReadReadsColdPagesFromTheFile) {
+  const std::string path = MakeFile(16 * kPage);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Evict(), IsOk());
+  const std::byte* base = region->bytes().data();
+
+  // Cold: read from the file, so nothing gets mapped.
+  std::string buffer(2 * kPage + 10, '\0');
+  CopyResult copied = GuardedRead(*region, kPage - 5, AsWritable(buffer));
+  ASSERT_THAT(copied.status, IsOk());
+  EXPECT_EQ(copied.bytes_copied, buffer.size());
+  EXPECT_EQ(buffer, testing::Pattern(kPage - 5, buffer.size()));
+  for (uint64_t page = 0; page < 4; ++page) {
+    EXPECT_FALSE(Mapped(base + page * kPage)) << "page " << page;
+  }
+  // Now resident: copied from the mapping, which maps them.
+  copied = GuardedRead(*region, kPage, AsWritable(buffer));
+  ASSERT_THAT(copied.status, IsOk());
+  EXPECT_EQ(buffer, testing::Pattern(kPage, buffer.size()));
+  EXPECT_TRUE(Mapped(base + kPage));
+
+  // The caller's expectation replaces the check.
+  std::string page(kPage, '\0');
+  ASSERT_THAT(GuardedRead(*region, 8 * kPage, AsWritable(page),
+                          ExpectedResidency::kResident)
+                  .status,
+              IsOk());
+  EXPECT_TRUE(Mapped(base + 8 * kPage));  // Faulted in, though cold.
+  ASSERT_THAT(region->Populate({.offset = 10 * kPage, .length = kPage}),
+              IsOk());
+  ASSERT_THAT(region->Advise(Advice::kDontNeed,
+                             {.offset = 10 * kPage, .length = kPage}),
+              IsOk());
+  ASSERT_THAT(GuardedRead(*region, 10 * kPage, AsWritable(page),
+                          ExpectedResidency::kMissing)
+                  .status,
+              IsOk());
+  EXPECT_EQ(page, testing::Pattern(10 * kPage, kPage));
+  EXPECT_FALSE(Mapped(base + 10 * kPage));  // Read, though resident.
+
+  // Out of the region: refused before any read.
+  copied = GuardedRead(*region, 16 * kPage - 4, AsWritable(buffer));
+  EXPECT_EQ(copied.status.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(copied.status.message(), HasSubstr("GuardedRead \"" + path));
+  EXPECT_FALSE(GetFaultInfo(copied.status).has_value());
+  EXPECT_THAT(GuardedRead(*region, 16 * kPage, {}).status, IsOk());
+}
+
+TEST_F(GuardedTest, GuardedReadOfATruncatedFileStopsWhereTheFileEnds) {
+  const std::string path = MakeFile(16 * kPage);
+  absl::StatusOr<Region> region = Region::Open(path);
+  ASSERT_THAT(region, IsOk());
+  ASSERT_THAT(region->Evict(), IsOk());
+  ASSERT_EQ(truncate(path.c_str(), 4 * kPage + 100), 0);
+
+  std::string buffer(10 * kPage, '\0');
+  CopyResult copied = GuardedRead(*region, 1000, AsWritable(buffer));
+  EXPECT_EQ(copied.status.code(), absl::StatusCode::kOutOfRange)
+      << copied.status;
+  EXPECT_EQ(copied.bytes_copied, 4 * kPage + 100 - 1000);
+  EXPECT_EQ(buffer.substr(0, copied.bytes_copied),
+            testing::Pattern(1000, copied.bytes_copied));
+  EXPECT_THAT(copied.status.message(),
+              HasSubstr("GuardedRead \"" + path + "\" [1000, 41960)"));
+  EXPECT_THAT(copied.status.message(),
+              HasSubstr("pread at file offset 16484: the file ends there now"));
+  std::optional<FaultInfo> fault = GetFaultInfo(copied.status);
+  ASSERT_TRUE(fault.has_value());
+  EXPECT_EQ(fault->file_offset, 4 * kPage + 100);
+  EXPECT_EQ(fault->si_code, 0);
+  EXPECT_EQ(fault->path, path);
+  // Past the page the file ends in, as for a fault.
+  copied = GuardedRead(*region, 6 * kPage, AsWritable(buffer).subspan(0, 8));
+  EXPECT_EQ(copied.status.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(copied.bytes_copied, 0u);
+}
+
 TEST_F(GuardedTest, NestedVisitsUnwindToTheScopeThatOwnsTheAddress) {
   const std::string path = MakeFile(8 * kPage);
   absl::StatusOr<Region> region = Region::Open(path);
@@ -331,6 +423,24 @@ TEST_F(GuardedTest, DeviceErrorsBecomeDataLossOnExactlyTheBadPages) {
     EXPECT_EQ(fault->file_offset, page * kPage);
     EXPECT_EQ(fault->path, fs.path());
   }
+  // Read from the file, pages 3 to 6 at once: the pages before the bad one
+  // arrive, and the bad one is named.
+  ASSERT_THAT(region->Evict(), IsOk());
+  std::string four(4 * kPage, '\0');
+  CopyResult read = GuardedRead(*region, 3 * kPage, AsWritable(four));
+  EXPECT_EQ(read.status.code(), absl::StatusCode::kDataLoss) << read.status;
+  EXPECT_EQ(read.bytes_copied, 2 * kPage);
+  EXPECT_EQ(four.substr(0, 2 * kPage), testing::Pattern(3 * kPage, 2 * kPage));
+  EXPECT_THAT(read.status.message(),
+              HasSubstr("pread at file offset 20480: the device could not "
+                        "read the page (EIO)"));
+  ASSERT_TRUE(GetFaultInfo(read.status).has_value());
+  EXPECT_EQ(GetFaultInfo(read.status)->file_offset, 5 * kPage);
+  EXPECT_THAT(
+      GuardedRead(*region, 6 * kPage, AsWritable(four).subspan(0, 3 * kPage))
+          .status,
+      IsOk());
+
   absl::Status load = GuardedLoad<uint32_t>(*region, 9 * kPage + 40).status();
   EXPECT_EQ(load.code(), absl::StatusCode::kDataLoss) << load;
   EXPECT_EQ(GetFaultInfo(load)->file_offset, 9 * kPage + 40);

@@ -96,6 +96,19 @@ TEST_F(GuardedWindowsTest, AccessesThatDoNotFaultReadTheFile) {
                            }),
               IsOk());
   EXPECT_EQ(sum, kPage * (kPages * (kPages - 1) / 2));
+  // GuardedRead, through ReadFile and through the view.
+  for (const ExpectedResidency expected :
+       {ExpectedResidency::kMissing, ExpectedResidency::kUnknown,
+        ExpectedResidency::kResident}) {
+    copy.fill(std::byte{0xff});
+    const CopyResult read =
+        GuardedRead(*region_, 2 * kPage - 1, absl::MakeSpan(copy), expected);
+    ASSERT_THAT(read.status, IsOk());
+    EXPECT_EQ(read.bytes_copied, copy.size());
+    EXPECT_EQ(copy[0], std::byte{1});
+    EXPECT_EQ(copy[1], std::byte{2});
+    EXPECT_EQ(copy[copy.size() - 1], std::byte{4});
+  }
 }
 
 TEST_F(GuardedWindowsTest, LoadOfAnInaccessiblePageIsAnError) {
@@ -271,6 +284,13 @@ TEST_F(GuardedWindowsTest, ReadPastTheEndOfATruncatedFileIsOutOfRange) {
       GuardedCopy(*region_, 4 * kPage, absl::MakeSpan(copy));
   EXPECT_THAT(copied.status, StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_EQ(copied.bytes_copied, kPage);
+  const CopyResult read = GuardedRead(*region_, 4 * kPage, absl::MakeSpan(copy),
+                                      ExpectedResidency::kMissing);
+  EXPECT_THAT(read.status,
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("ReadFile at file offset 20480: the file "
+                                 "ends there now")));
+  EXPECT_EQ(read.bytes_copied, kPage);
   // What the file still has reads.
   EXPECT_EQ(*GuardedLoad<uint8_t>(*region_, 4 * kPage), 4);
 }
@@ -305,6 +325,15 @@ TEST(GuardedWineTest, ReadOfAPageTheDiskCannotReadIsDataLoss) {
       GuardedCopy(*region, (kEioPage - 1) * kPage, absl::MakeSpan(copy));
   EXPECT_THAT(copied.status, StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_EQ(copied.bytes_copied, kPage);
+  // So does a read of the file.
+  const CopyResult read =
+      GuardedRead(*region, (kEioPage - 1) * kPage, absl::MakeSpan(copy),
+                  ExpectedResidency::kMissing);
+  EXPECT_THAT(read.status, StatusIs(absl::StatusCode::kDataLoss,
+                                    HasSubstr("ReadFile at file offset")));
+  EXPECT_EQ(read.bytes_copied, kPage);
+  ASSERT_TRUE(GetFaultInfo(read.status).has_value());
+  EXPECT_EQ(GetFaultInfo(read.status)->file_offset, kEioPage * kPage);
 }
 
 using GuardedWindowsDeathTest = GuardedWindowsTest;

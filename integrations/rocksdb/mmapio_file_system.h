@@ -1,17 +1,20 @@
 // A RocksDB FileSystem whose random-access reads (SST files) go through
-// mmapio: each file is mapped with a Region, reads copy through the fault
-// guard, MultiRead makes all its ranges resident as one batch first,
-// Prefetch and readahead hints go to mmapio's prefetch engine, and ReadAsync
-// completes through an AsyncEngine, delivered by FileSystem::Poll.
+// mmapio: each file is mapped with a Region; Read copies with GuardedRead
+// (a pread for blocks the file has not read before, a copy from the mapping
+// through the fault guard for resident blocks read before); MultiRead starts
+// all its ranges' reads at once (WILLNEED) before copying them; Prefetch is
+// a WILLNEED of its range and the whole-file WILLNEED hint goes to mmapio's
+// prefetch engine; ReadAsync completes through an AsyncEngine, delivered by
+// FileSystem::Poll.
 //
 // Everything else (writes, directories, sequential reads, files RocksDB
 // opens for direct I/O) passes through to the wrapped filesystem.
 //
-// Errors: a fault while copying (a file truncated underneath, a page the
-// device cannot read) is an IOStatus::IOError naming the operation, the file
-// and its range, never a signal. Results are always copied into RocksDB's
-// buffer: a result pointing into the mapping would be read by RocksDB
-// outside the guard.
+// Errors: a page that cannot be read (a file truncated underneath, a page
+// the device cannot read), by a fault or by a read, is an IOStatus::IOError
+// naming the operation, the file and its range, never a signal. Results are
+// always copied into RocksDB's buffer: a result pointing into the mapping would
+// be read by RocksDB outside the guard.
 //
 // Registered as "mmapio" in RocksDB's object registry when the library is
 // loaded, so `--fs_uri=mmapio` (db_bench, ldb, sst_dump) or

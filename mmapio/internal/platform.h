@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "mmapio/internal/errors.h"
 #include "mmapio/internal/unique_fd.h"
 #include "mmapio/region_options.h"
@@ -61,6 +62,11 @@ void Unmap(std::byte* base, size_t length);
 // `address` and `length` are page-aligned in all of these.
 absl::Status AdviseMemory(std::byte* address, size_t length, Advice advice,
                           const OpContext& context);
+// Gives reads of `fd` the access pattern of kNormal, kSequential or kRandom
+// (posix_fadvise; nothing on Windows, which takes it only when a file is
+// opened). A hint: no error is reported.
+void AdviseFileReads(int fd, Advice advice);
+
 // A page-aligned range of a mapping.
 struct MemoryRange {
   std::byte* address;
@@ -149,6 +155,26 @@ uint64_t ThreadMajorFaults();
 // Whether QueryResidency reports this process's working set (Windows)
 // rather than the page cache (mincore, Linux).
 bool ResidencyIsWorkingSet();
+// A positioned read of a file: what ReadFileAt read, and why it stopped
+// short.
+struct FileRead {
+  // OK when the read stopped only at the end of the file.
+  absl::Status status;
+  size_t bytes_read = 0;
+  // The device could not provide the data (EIO; on Windows, a device
+  // error or a device not ready, which is how Wine reports EIO).
+  bool device_failed = false;
+};
+
+// Reads destination.size() bytes of `fd` from file offset `offset`, in as
+// many positioned reads (pread, ReadFile) as it takes; fewer at the end of
+// the file or before an error. Does not move the file position.
+FileRead ReadFileAt(int fd, uint64_t offset, absl::Span<std::byte> destination,
+                    const OpContext& context);
+
+// The name of that read in messages: "pread", "ReadFile".
+const char* FileReadName();
+
 // One byte per page of [address, address + length): bit 0 set when resident.
 absl::Status QueryResidency(const std::byte* address, size_t length,
                             unsigned char* pages, const OpContext& context);

@@ -518,6 +518,45 @@ absl::Status QueryResidency(const std::byte* address, size_t length,
   return absl::OkStatus();
 }
 
+void AdviseFileReads(int fd, Advice advice) {
+  int pattern;
+  switch (advice) {
+    case Advice::kNormal:
+      pattern = POSIX_FADV_NORMAL;
+      break;
+    case Advice::kSequential:
+      pattern = POSIX_FADV_SEQUENTIAL;
+      break;
+    case Advice::kRandom:
+      pattern = POSIX_FADV_RANDOM;
+      break;
+    default:
+      return;
+  }
+  (void)posix_fadvise(fd, 0, 0, pattern);
+}
+
+FileRead ReadFileAt(int fd, uint64_t offset, absl::Span<std::byte> destination,
+                    const OpContext& context) {
+  FileRead read;
+  while (read.bytes_read < destination.size()) {
+    const ssize_t n = pread(fd, destination.data() + read.bytes_read,
+                            destination.size() - read.bytes_read,
+                            static_cast<off_t>(offset + read.bytes_read));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      read.device_failed = errno == EIO;
+      read.status = ErrnoError(errno, context, "pread");
+      break;
+    }
+    read.bytes_read += static_cast<size_t>(n);
+  }
+  return read;
+}
+
+const char* FileReadName() { return "pread"; }
+
 bool ResidencyIsWorkingSet() { return false; }
 
 uint64_t ThreadMajorFaults() {

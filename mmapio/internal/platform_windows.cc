@@ -522,6 +522,39 @@ bool ResidencyIsWorkingSet() { return true; }
 
 uint64_t ThreadMajorFaults() { return 0; }
 
+void AdviseFileReads(int, Advice) {}
+
+FileRead ReadFileAt(int fd, uint64_t offset, absl::Span<std::byte> destination,
+                    const OpContext& context) {
+  FileRead read;
+  const HANDLE file = HandleOf(fd);
+  while (read.bytes_read < destination.size()) {
+    const uint64_t at = offset + read.bytes_read;
+    OVERLAPPED position = {};
+    position.Offset = static_cast<DWORD>(at);
+    position.OffsetHigh = static_cast<DWORD>(at >> 32);
+    const DWORD want = static_cast<DWORD>(
+        std::min<size_t>(destination.size() - read.bytes_read, DWORD{1} << 30));
+    DWORD n = 0;
+    if (!ReadFile(file, destination.data() + read.bytes_read, want, &n,
+                  &position)) {
+      const DWORD err = GetLastError();
+      if (err == ERROR_HANDLE_EOF) break;
+      read.device_failed = err == ERROR_CRC || err == ERROR_READ_FAULT ||
+                           err == ERROR_IO_DEVICE ||
+                           err == ERROR_SECTOR_NOT_FOUND ||
+                           err == ERROR_NOT_READY;
+      read.status = WindowsError(err, context, "ReadFile");
+      break;
+    }
+    if (n == 0) break;
+    read.bytes_read += n;
+  }
+  return read;
+}
+
+const char* FileReadName() { return "ReadFile"; }
+
 absl::Status QueryResidency(const std::byte* address, size_t length,
                             unsigned char* pages, const OpContext& context) {
   const size_t page = PageSize();
