@@ -198,7 +198,7 @@ TEST_F(CliWindowsTest, AMissingFileIsNamedAndFailsTheRun) {
   EXPECT_EQ(cli.Wait(), 1);
   EXPECT_THAT(cli.err(), HasSubstr((dir_ / "missing").string() + "\""));
   // The other file is still reported.
-  EXPECT_THAT(cli.out(), HasSubstr("total (1 files)"));
+  EXPECT_THAT(cli.out(), HasSubstr("total (1 file)"));
 }
 
 TEST_F(CliWindowsTest, TouchLoadsEveryPageAndSaysWhy) {

@@ -17,13 +17,17 @@
 #include "mmapio/byte_range.h"
 #include "mmapio/region.h"
 #include "tools/file_walk.h"
+#include "tools/report.h"
 
 namespace mmapio::cli {
 
+// An option that can be forced on or off, or left to whether the output
+// is a terminal.
+enum class When { kAuto, kAlways, kNever };
+
 struct CliOptions {
   WalkOptions walk;
-  bool exact_bytes = false;                    // --bytes
-  bool json = false;                           // --json
+  ReportOptions report;                        // --json, --bytes, --summary
   std::optional<ByteRange> range;              // --range
   bool runs = false;                           // map --runs
   bool resident_runs = false;                  // map --runs --resident
@@ -34,7 +38,10 @@ struct CliOptions {
   bool daemon = false;                         // lock --daemon
   std::string pidfile;                         // lock --pidfile
   absl::Duration interval = absl::Seconds(1);  // watch --interval
-  uint64_t count = 0;  // watch --count; 0: until interrupted
+  uint64_t count = 0;           // watch --count; 0: until interrupted
+  bool verbose = false;         // touch --verbose
+  When progress = When::kAuto;  // touch, lock: --progress, --no-progress
+  When color = When::kAuto;     // watch --color
 };
 
 // Runs a command's work over every file the paths expand to, and keeps the
@@ -53,6 +60,10 @@ class FileLoop {
       const std::vector<std::string>& paths,
       const std::function<absl::Status(Region&, ByteRange)>& on_region);
   void Report(const absl::Status& status);
+  // Runs before each error is printed (to erase a progress line).
+  void set_before_error(std::function<void()> before_error) {
+    before_error_ = std::move(before_error);
+  }
 
   // 0 when nothing failed, 1 otherwise.
   int exit_code() const { return failed_ ? 1 : 0; }
@@ -60,8 +71,21 @@ class FileLoop {
  private:
   std::string command_;
   const CliOptions& options_;
+  std::function<void()> before_error_;
   bool failed_ = false;
 };
+
+// `status`'s message in the user's words. The library names its own
+// function, the file and the byte range ("SummarizeFile \"f\" [0, end):
+// open: No such file or directory"); an operator wants the failed call and
+// the file: "open \"f\": No such file or directory", with the range only
+// when it is not the whole file. Other messages are kept as they are.
+std::string UserMessage(const absl::Status& status);
+
+// On a terminal, when the report printed more lines than the screen holds,
+// says on stderr that --summary prints the totals alone.
+void SuggestSummary(absl::string_view command, const Report& report,
+                    const CliOptions& options);
 
 // The --range of `options` resolved against `region`: an end past the end
 // of the file stops there; a start past it is OutOfRange.

@@ -23,8 +23,13 @@ enum class StandardStream { kOut, kErr };
 // Whether `stream` is a terminal.
 bool IsTerminal(StandardStream stream);
 
-// Columns of the terminal on stdout, or 0 when it is not a terminal.
-int TerminalWidth();
+// The size of the terminal that `stream` writes to; zeros when it is not a
+// terminal.
+struct TerminalSize {
+  int columns = 0;
+  int rows = 0;
+};
+TerminalSize GetTerminalSize(StandardStream stream = StandardStream::kOut);
 
 // Makes the operator's stop requests (SIGINT, SIGTERM, SIGHUP on Linux;
 // Ctrl-C, Ctrl-Break and closing the console on Windows) wait for

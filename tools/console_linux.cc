@@ -35,13 +35,13 @@ bool IsTerminal(StandardStream stream) {
                                                : STDERR_FILENO) != 0;
 }
 
-int TerminalWidth() {
+TerminalSize GetTerminalSize(StandardStream stream) {
+  const int fd = stream == StandardStream::kOut ? STDOUT_FILENO : STDERR_FILENO;
   winsize size{};
-  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 &&
-      size.ws_col > 0) {
-    return size.ws_col;
+  if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
+    return {size.ws_col, size.ws_row};
   }
-  return 0;
+  return {};
 }
 
 void BlockStopSignals() {

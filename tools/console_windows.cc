@@ -58,13 +58,13 @@ bool IsTerminal(StandardStream stream) {
   return GetConsoleMode(StandardHandle(stream), &mode) != 0;
 }
 
-int TerminalWidth() {
+TerminalSize GetTerminalSize(StandardStream stream) {
   CONSOLE_SCREEN_BUFFER_INFO info;
-  if (!GetConsoleScreenBufferInfo(StandardHandle(StandardStream::kOut),
-                                  &info)) {
-    return 0;
+  if (!GetConsoleScreenBufferInfo(StandardHandle(stream), &info)) {
+    return {};
   }
-  return info.srWindow.Right - info.srWindow.Left + 1;
+  return {info.srWindow.Right - info.srWindow.Left + 1,
+          info.srWindow.Bottom - info.srWindow.Top + 1};
 }
 
 void BlockStopSignals() {

@@ -100,7 +100,7 @@ bool LockAll(const std::vector<std::string>& paths, const CliOptions& options,
     }
   }
   PrintF("locked %d files, %s; interrupt to unlock\n", locked.size(),
-         FormatBytes(locked_bytes, options.exact_bytes));
+         FormatBytes(locked_bytes, options.report.exact_bytes));
   // Lost output is reported by the caller's caller, once.
   return FlushOutput().ok();
 }

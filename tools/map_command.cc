@@ -61,7 +61,7 @@ absl::Status PrintRuns(const Region& region, ByteRange range,
         PagesTouched(region.offset() + run.offset, run.length, page);
     ++listed_runs;
     listed_pages += pages.count;
-    if (options.json) {
+    if (options.report.json) {
       PrintF("%s\n", JsonLine()
                          .AddPath("path", region.path())
                          .Add("offset", run.offset)
@@ -74,11 +74,11 @@ absl::Status PrintRuns(const Region& region, ByteRange range,
              run.resident ? "resident" : "missing ", run.offset,
              run.offset + run.length, pages.first,
              pages.first + pages.count - 1,
-             FormatBytes(run.length, options.exact_bytes));
+             FormatBytes(run.length, options.report.exact_bytes));
     }
   });
   if (!status.ok()) return status;
-  if (!options.json) {
+  if (!options.report.json) {
     PrintF("%s: %d %s runs, %d pages\n", region.path(), listed_runs,
            want_resident ? "resident" : "missing", listed_pages);
   }
@@ -87,9 +87,10 @@ absl::Status PrintRuns(const Region& region, ByteRange range,
 
 absl::Status PrintBar(const Region& region, ByteRange range,
                       const CliOptions& options) {
-  const int width = options.width > 0     ? options.width
-                    : TerminalWidth() > 0 ? TerminalWidth()
-                                          : kDefaultWidth;
+  const int columns = GetTerminalSize().columns;
+  const int width = options.width > 0 ? options.width
+                    : columns > 0     ? columns
+                                      : kDefaultWidth;
   const std::vector<ByteRange> buckets =
       Buckets(region, range, static_cast<uint64_t>(std::max(1, width - 2)));
   std::string bar;
@@ -111,7 +112,7 @@ absl::Status PrintBar(const Region& region, ByteRange range,
                     : static_cast<double>(summary->resident_pages) /
                           static_cast<double>(summary->pages)));
   }
-  if (options.json) {
+  if (options.report.json) {
     PrintF("%s\n",
            JsonLine()
                .AddPath("path", region.path())

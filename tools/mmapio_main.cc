@@ -1,6 +1,7 @@
 // mmapio: inspect and manage the page-cache residency of files.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -40,9 +42,14 @@ ABSL_FLAG(bool, holes, false, "touch: load the holes of sparse files too");
 ABSL_FLAG(bool, force, false, "touch: load more than the memory available");
 ABSL_FLAG(bool, daemon, false, "lock: detach once locked");
 ABSL_FLAG(std::string, pidfile, "", "lock: write the process id here");
-ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
-          "watch: time between rounds");
+ABSL_FLAG(std::string, interval, "1s",
+          "watch: time between rounds (0.5, 250ms, 5s, 1m)");
 ABSL_FLAG(uint64_t, count, 0, "watch: rounds, 0 for no limit");
+ABSL_FLAG(bool, summary, false, "only the total, on one line");
+ABSL_FLAG(bool, verbose, false, "touch: list the files that needed nothing");
+ABSL_FLAG(bool, progress, false, "a progress line on stderr, terminal or not");
+ABSL_FLAG(bool, no_progress, false, "no progress line");
+ABSL_FLAG(std::string, color, "auto", "watch: colour, auto, always or never");
 
 namespace mmapio::cli {
 namespace {
@@ -66,7 +73,8 @@ commands:
   lock    load and lock files in memory until interrupted
   watch   residency over time, flagging thrashing
 
-Run "mmapio COMMAND --help" for a command's options and examples.
+Run "mmapio help COMMAND" (or "mmapio COMMAND --help") for a command's
+options and examples, and "man mmapio" for all of them.
 Sizes are binary (KiB, MiB, ...); --bytes prints exact numbers.
 With --json, a path that is not valid UTF-8 has each invalid byte written
 as \u00XX and comes with "path_bytes": its exact bytes in hexadecimal.
@@ -79,16 +87,49 @@ struct Command {
   const char* name;
   const char* help;
   CommandFunction run;
+  // The options it takes, besides kPathOptions, as absl names them.
+  std::vector<std::string> options;
 };
 
-constexpr Command kCommands[] = {
-    {"stat", kStatHelp, &RunStat},    {"map", kMapHelp, &RunMap},
-    {"touch", kTouchHelp, &RunTouch}, {"evict", kEvictHelp, &RunEvict},
-    {"lock", kLockHelp, &RunLock},    {"watch", kWatchHelp, &RunWatch},
-};
+// The options of every command: which files, and which bytes of them.
+const std::vector<std::string>& PathOptions() {
+  static const auto* const options = new std::vector<std::string>{
+      "range",   "no_recurse", "follow",     "include",
+      "exclude", "max_size",   "files_from", "null"};
+  return *options;
+}
+
+const std::vector<Command>& Commands() {
+  static const auto* const commands = new std::vector<Command>{
+      {"stat", kStatHelp, &RunStat, {"bytes", "json", "summary"}},
+      {"map",
+       kMapHelp,
+       &RunMap,
+       {"bytes", "json", "runs", "resident", "width"}},
+      {"touch",
+       kTouchHelp,
+       &RunTouch,
+       {"bytes", "json", "summary", "jobs", "holes", "force", "verbose",
+        "progress", "no_progress"}},
+      {"evict", kEvictHelp, &RunEvict, {"bytes", "json", "summary"}},
+      {"lock",
+       kLockHelp,
+       &RunLock,
+       {"bytes", "daemon", "pidfile", "progress", "no_progress"}},
+      {"watch", kWatchHelp, &RunWatch, {"json", "interval", "count", "color"}},
+  };
+  return *commands;
+}
+
+bool TakesOption(const Command& command, absl::string_view name) {
+  const auto has = [name](const std::vector<std::string>& names) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  return has(command.options) || has(PathOptions());
+}
 
 const Command* FindCommand(const std::string& name) {
-  for (const Command& command : kCommands) {
+  for (const Command& command : Commands()) {
     if (name == command.name) return &command;
   }
   return nullptr;
@@ -97,7 +138,6 @@ const Command* FindCommand(const std::string& name) {
 // What a value of `flag` looks like, for a usage error.
 const char* ValueKind(const absl::CommandLineFlag& flag) {
   if (flag.IsOfType<bool>()) return "true or false";
-  if (flag.IsOfType<absl::Duration>()) return "a duration (like 250ms, 5s, 1m)";
   return "a whole number";
 }
 
@@ -107,7 +147,7 @@ const char* ValueKind(const absl::CommandLineFlag& flag) {
 // Unlike absl::ParseCommandLine, which exits 1, a bad flag is an error here,
 // so that usage errors exit 2.
 absl::StatusOr<std::vector<std::string>> ParseFlags(
-    const std::vector<std::string>& args) {
+    const Command& command, const std::vector<std::string>& args) {
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string arg = args[i] == "-0" ? "--null" : args[i];
@@ -116,6 +156,12 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(
                         args.begin() + static_cast<ptrdiff_t>(i) + 1,
                         args.end());
       break;
+    }
+    // "-" alone is a file name; a path that starts with "-" follows "--".
+    if (arg.size() > 1 && arg[0] == '-' && arg[1] != '-') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown option ", arg,
+                       " (a path that starts with \"-\" goes after \"--\")"));
     }
     if (!absl::StartsWith(arg, "--")) {
       positional.push_back(arg);
@@ -126,8 +172,14 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(
         2, equals == std::string::npos ? std::string::npos : equals - 2);
     std::replace(name.begin(), name.end(), '-', '_');
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown option ", arg));
+    if (!TakesOption(command, name)) {
+      const bool elsewhere =
+          std::any_of(Commands().begin(), Commands().end(),
+                      [&](const Command& c) { return TakesOption(c, name); });
+      return absl::InvalidArgumentError(
+          elsewhere ? absl::StrCat(arg.substr(0, equals),
+                                   " is not an option of ", command.name)
+                    : absl::StrCat("unknown option ", arg.substr(0, equals)));
     }
     std::string value;
     if (equals != std::string::npos) {
@@ -157,19 +209,53 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(
 }
 
 bool WantsHelp(const std::vector<std::string>& args) {
-  for (size_t i = 1; i < args.size(); ++i) {
+  for (size_t i = 2; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") return false;
-    if (arg == "--help" || arg == "-h" || arg == "help") return true;
+    if (arg == "--help" || arg == "-h") return true;
   }
   return false;
+}
+
+// A duration: a bare number of seconds ("0.2", "5"), or a number with a
+// unit ("250ms", "1.5s", "2m", "1h").
+absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
+  double seconds = 0;
+  absl::Duration duration;
+  if (absl::SimpleAtod(text, &seconds) && std::isfinite(seconds)) {
+    duration = absl::Seconds(seconds);
+  } else if (!absl::ParseDuration(text, &duration) ||
+             duration == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not a duration (0.5, 250ms, 5s, 1m)"));
+  }
+  return duration;
 }
 
 // The options from the parsed flags, or a usage error.
 absl::StatusOr<CliOptions> OptionsFromFlags() {
   CliOptions options;
-  options.exact_bytes = absl::GetFlag(FLAGS_bytes);
-  options.json = absl::GetFlag(FLAGS_json);
+  options.report.exact_bytes = absl::GetFlag(FLAGS_bytes);
+  options.report.json = absl::GetFlag(FLAGS_json);
+  options.report.summary = absl::GetFlag(FLAGS_summary);
+  options.verbose = absl::GetFlag(FLAGS_verbose);
+  if (absl::GetFlag(FLAGS_progress) && absl::GetFlag(FLAGS_no_progress)) {
+    return absl::InvalidArgumentError(
+        "--progress and --no-progress ask for opposite things");
+  }
+  options.progress = absl::GetFlag(FLAGS_progress)      ? When::kAlways
+                     : absl::GetFlag(FLAGS_no_progress) ? When::kNever
+                                                        : When::kAuto;
+  if (const std::string color = absl::GetFlag(FLAGS_color); color == "auto") {
+    options.color = When::kAuto;
+  } else if (color == "always") {
+    options.color = When::kAlways;
+  } else if (color == "never") {
+    options.color = When::kNever;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--color=", color, ": give auto, always or never"));
+  }
   options.walk.recurse = !absl::GetFlag(FLAGS_no_recurse);
   options.walk.follow_symlinks = absl::GetFlag(FLAGS_follow);
   options.walk.include = absl::GetFlag(FLAGS_include);
@@ -208,7 +294,13 @@ absl::StatusOr<CliOptions> OptionsFromFlags() {
   options.force = absl::GetFlag(FLAGS_force);
   options.daemon = absl::GetFlag(FLAGS_daemon);
   options.pidfile = absl::GetFlag(FLAGS_pidfile);
-  options.interval = absl::GetFlag(FLAGS_interval);
+  absl::StatusOr<absl::Duration> interval =
+      ParseDuration(absl::GetFlag(FLAGS_interval));
+  if (!interval.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--interval: ", interval.status().message()));
+  }
+  options.interval = *interval;
   options.count = absl::GetFlag(FLAGS_count);
   if (options.jobs < 1 || options.jobs > 1024) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -244,18 +336,28 @@ int Main(const std::vector<std::string>& args) {
     PrintF("mmapio %s\n", MMAPIO_VERSION_STRING);
     return Finish("", 0);
   }
-  const Command* command = FindCommand(args[1]);
-  if (WantsHelp(args)) {
-    Print(command != nullptr ? command->help : kToolHelp);
-    return Finish(command != nullptr ? command->name : "", 0);
+  // "mmapio help [COMMAND]" is "mmapio [COMMAND] --help".
+  const bool help_command =
+      args[1] == "help" || args[1] == "--help" || args[1] == "-h";
+  if (help_command && args.size() == 2) {
+    Print(kToolHelp);
+    return Finish("", 0);
   }
+  const std::string& name = help_command ? args[2] : args[1];
+  const Command* command = FindCommand(name);
   if (command == nullptr) {
-    absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n\n%s", args[1],
-                  kToolHelp);
+    absl::FPrintF(stderr,
+                  "mmapio: unknown command \"%s\"\nRun \"mmapio --help\" "
+                  "for the commands.\n",
+                  name);
     return kUsageError;
   }
-  absl::StatusOr<std::vector<std::string>> positional =
-      ParseFlags(std::vector<std::string>(args.begin() + 2, args.end()));
+  if (help_command || WantsHelp(args)) {
+    Print(command->help);
+    return Finish(command->name, 0);
+  }
+  absl::StatusOr<std::vector<std::string>> positional = ParseFlags(
+      *command, std::vector<std::string>(args.begin() + 2, args.end()));
   absl::StatusOr<CliOptions> options =
       positional.ok() ? OptionsFromFlags() : positional.status();
   if (!options.ok()) {

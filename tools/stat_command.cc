@@ -13,35 +13,10 @@
 #include "tools/command.h"
 #include "tools/format.h"
 #include "tools/output.h"
+#include "tools/report.h"
 
 namespace mmapio::cli {
 namespace {
-
-// Counters summed over files; an optional one stays known only while every
-// file knew it.
-struct Totals {
-  uint64_t files = 0;
-  uint64_t size_bytes = 0;
-  uint64_t pages = 0;
-  std::optional<uint64_t> resident_pages = 0;
-  std::optional<uint64_t> resident_bytes = 0;
-  std::optional<uint64_t> dirty_pages = 0;
-  std::optional<uint64_t> writeback_pages = 0;
-  std::optional<uint64_t> evicted_pages = 0;
-  std::optional<uint64_t> recently_evicted_pages = 0;
-};
-
-void AddKnown(std::optional<uint64_t>& sum,
-              const std::optional<uint64_t>& value) {
-  sum = sum.has_value() && value.has_value() ? std::optional(*sum + *value)
-                                             : std::nullopt;
-}
-
-std::optional<uint64_t> Times(std::optional<uint64_t> pages,
-                              uint64_t page_size) {
-  if (!pages.has_value()) return std::nullopt;
-  return *pages * page_size;
-}
 
 // A summary whose counts are all unknown, for a file the kernel would not
 // describe.
@@ -60,54 +35,34 @@ absl::StatusOr<FileResidency> UnknownResidency(const std::string& path,
   return file;
 }
 
-std::string Cell(const std::optional<uint64_t>& value) {
-  return value.has_value() ? absl::StrCat(*value) : "?";
-}
-
-void AddCounters(JsonLine& line, uint64_t size_bytes, uint64_t pages,
-                 const std::optional<uint64_t>& resident,
-                 const std::optional<uint64_t>& resident_bytes) {
-  line.Add("size_bytes", size_bytes)
-      .Add("pages", pages)
-      .Add("resident_pages", resident)
-      .Add("resident_bytes", resident_bytes);
-}
-
-void AddOptional(JsonLine& line, absl::string_view key,
-                 const std::optional<uint64_t>& value) {
-  if (value.has_value()) line.Add(key, *value);
-}
-
-struct Row {
-  std::string size, pages, resident, resident_size, percent, dirty, writeback,
-      evicted, recent, name;
+enum StatColumn {
+  kPath,
+  kSize,
+  kPages,
+  kResident,
+  kResidentSize,
+  kResidentShare,
+  kDirty,
+  kWriteback,
+  kEvicted,
+  kRecent,
+  kSource,
 };
 
-void PrintRow(const Row& row) {
-  PrintF("%10s %10s %10s %10s %6s %8s %8s %9s %9s  %s\n", row.size, row.pages,
-         row.resident, row.resident_size, row.percent, row.dirty, row.writeback,
-         row.evicted, row.recent, row.name);
-}
-
-Row CountersRow(uint64_t size_bytes, uint64_t pages,
-                const std::optional<uint64_t>& resident,
-                const std::optional<uint64_t>& resident_bytes,
-                const std::optional<uint64_t>& dirty,
-                const std::optional<uint64_t>& writeback,
-                const std::optional<uint64_t>& evicted,
-                const std::optional<uint64_t>& recent, bool exact,
-                std::string name) {
-  return Row{
-      FormatBytes(size_bytes, exact),
-      absl::StrCat(pages),
-      Cell(resident),
-      resident_bytes.has_value() ? FormatBytes(*resident_bytes, exact) : "?",
-      resident.has_value() ? Percent(*resident, pages) : "?",
-      Cell(dirty),
-      Cell(writeback),
-      Cell(evicted),
-      Cell(recent),
-      std::move(name)};
+std::vector<Column> StatColumns() {
+  return {
+      Column::Path(),
+      Column::Number("SIZE", "size_bytes", Unit::kBytes),
+      Column::Number("PAGES", "pages"),
+      Column::Number("RESIDENT", "resident_pages"),
+      Column::Number("RES-SIZE", "resident_bytes", Unit::kBytes),
+      Column::Share("RES%", kResident, kPages),
+      Column::Number("DIRTY", "dirty_pages").OmitUnknown(),
+      Column::Number("WBACK", "writeback_pages").OmitUnknown(),
+      Column::Number("EVICTED", "evicted_pages").OmitUnknown(),
+      Column::Number("RECENT", "recently_evicted_pages").OmitUnknown(),
+      Column::Text("source"),
+  };
 }
 
 }  // namespace
@@ -128,8 +83,10 @@ number vmtouch and fincore print). Such a file is still listed, its error
 goes to stderr, and the exit status is 1.
 
 options:
+  --summary          print only the total, on one line ("N files: ...")
   --bytes            exact byte counts instead of KiB/MiB/GiB
-  --json             one JSON object per file, then {"total": {...}}
+  --json             one JSON object per file, then {"total": {...}}; with
+                     --summary, one object: {"files": N, ...}
   --range=START-END  only these bytes of each file (4k-50M, 1G-, -8M)
   --no-recurse       do not walk into directories
   --follow           follow symbolic links inside directories
@@ -144,18 +101,14 @@ dirty_pages, writeback_pages, evicted_pages, recently_evicted_pages (when
 known), source ("cachestat" or "mincore"; null when unknown).
 
 examples:
-  mmapio stat /usr/lib/x86_64-linux-gnu
+  mmapio stat --summary /usr/lib/x86_64-linux-gnu
   mmapio stat --json --bytes /var/lib/db/data.bin
   find /srv -name '*.idx' -print0 | mmapio stat --files-from=- -0
 )";
 
 int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
-  Totals totals;
   FileLoop loop("stat", options);
-  if (!options.json) {
-    PrintRow(Row{"SIZE", "PAGES", "RESIDENT", "RES-SIZE", "RES%", "DIRTY",
-                 "WBACK", "EVICTED", "RECENT", "PATH"});
-  }
+  Report report(StatColumns(), options.report, Print);
   loop.Run(paths, [&](const std::string& path) -> absl::Status {
     // One open and one cachestat per file, no mapping: surveys of many
     // small files are dominated by system calls.
@@ -171,62 +124,25 @@ int RunStat(const std::vector<std::string>& paths, const CliOptions& options) {
       file = UnknownResidency(path, options);
       if (!file.ok()) return file.status();
     }
-    const ResidencySummary* summary = &file->summary;
-    const ByteRange range = file->range;
-    const std::optional<uint64_t> resident =
-        unknown.ok() ? std::optional(summary->resident_pages) : std::nullopt;
-    const std::optional<uint64_t> resident_bytes =
-        Times(resident, file->page_size);
-    ++totals.files;
-    totals.size_bytes += range.length;
-    totals.pages += summary->pages;
-    AddKnown(totals.resident_pages, resident);
-    AddKnown(totals.resident_bytes, resident_bytes);
-    AddKnown(totals.dirty_pages, summary->dirty_pages);
-    AddKnown(totals.writeback_pages, summary->writeback_pages);
-    AddKnown(totals.evicted_pages, summary->evicted_pages);
-    AddKnown(totals.recently_evicted_pages, summary->recently_evicted_pages);
-    if (options.json) {
-      JsonLine line;
-      line.AddPath("path", path);
-      AddCounters(line, range.length, summary->pages, resident, resident_bytes);
-      AddOptional(line, "dirty_pages", summary->dirty_pages);
-      AddOptional(line, "writeback_pages", summary->writeback_pages);
-      AddOptional(line, "evicted_pages", summary->evicted_pages);
-      AddOptional(line, "recently_evicted_pages",
-                  summary->recently_evicted_pages);
-      if (unknown.ok()) {
-        line.Add("source", ResidencySourceName(summary->source));
-      } else {
-        line.AddRaw("source", "null");
-      }
-      PrintF("%s\n", line.Build());
-    } else {
-      PrintRow(CountersRow(range.length, summary->pages, resident,
-                           resident_bytes, summary->dirty_pages,
-                           summary->writeback_pages, summary->evicted_pages,
-                           summary->recently_evicted_pages, options.exact_bytes,
-                           path));
+    const ResidencySummary& summary = file->summary;
+    std::vector<Value> record(kSource + 1);
+    record[kPath] = path;
+    record[kSize] = file->range.length;
+    record[kPages] = summary.pages;
+    if (unknown.ok()) {
+      record[kResident] = summary.resident_pages;
+      record[kResidentSize] = summary.resident_pages * file->page_size;
+      record[kSource] = std::string(ResidencySourceName(summary.source));
     }
+    record[kDirty] = Known(summary.dirty_pages);
+    record[kWriteback] = Known(summary.writeback_pages);
+    record[kEvicted] = Known(summary.evicted_pages);
+    record[kRecent] = Known(summary.recently_evicted_pages);
+    report.Add(std::move(record));
     return unknown;
   });
-  if (options.json) {
-    JsonLine total;
-    total.Add("files", totals.files);
-    AddCounters(total, totals.size_bytes, totals.pages, totals.resident_pages,
-                totals.resident_bytes);
-    AddOptional(total, "dirty_pages", totals.dirty_pages);
-    AddOptional(total, "writeback_pages", totals.writeback_pages);
-    AddOptional(total, "evicted_pages", totals.evicted_pages);
-    AddOptional(total, "recently_evicted_pages", totals.recently_evicted_pages);
-    PrintF("%s\n", JsonLine().AddRaw("total", total.Build()).Build());
-  } else {
-    PrintRow(CountersRow(totals.size_bytes, totals.pages, totals.resident_pages,
-                         totals.resident_bytes, totals.dirty_pages,
-                         totals.writeback_pages, totals.evicted_pages,
-                         totals.recently_evicted_pages, options.exact_bytes,
-                         absl::StrFormat("total (%d files)", totals.files)));
-  }
+  report.Finish();
+  SuggestSummary("stat", report, options);
   return loop.exit_code();
 }
 

@@ -22,8 +22,11 @@
 #include "tools/command.h"
 #include "tools/console.h"
 #include "tools/file_system.h"
+#include "tools/file_walk.h"
 #include "tools/format.h"
 #include "tools/output.h"
+#include "tools/progress.h"
+#include "tools/report.h"
 
 namespace mmapio::cli {
 namespace {
@@ -126,14 +129,47 @@ class FileLoad {
   absl::Status first_error_;
 };
 
-void DrawProgress(const std::string& path, uint64_t done, uint64_t total) {
-  constexpr int kBar = 30;
-  const int filled =
-      total == 0 ? kBar
-                 : static_cast<int>(kBar * std::min(done, total) / total);
-  absl::FPrintF(stderr, "\r[%s%s] %s / %s  %s\033[K", std::string(filled, '#'),
-                std::string(kBar - filled, ' '), HumanBytes(done),
-                HumanBytes(total), path);
+// What a run expects to load, for the progress line: the pages missing
+// from the files named (every page where the kernel hides the page cache),
+// by one cachestat or mincore per file.
+struct Plan {
+  std::vector<std::string> files;
+  uint64_t bytes = 0;
+};
+
+Plan PlanLoad(const std::vector<std::string>& paths,
+              const CliOptions& options) {
+  Plan plan;
+  WalkPaths(
+      paths, options.walk,
+      [&](const std::string& path) {
+        plan.files.push_back(path);
+        absl::StatusOr<FileResidency> file =
+            SummarizeFile(path, options.range.value_or(ByteRange::All()));
+        if (file.ok()) {
+          plan.bytes += (file->summary.pages - file->summary.resident_pages) *
+                        file->page_size;
+        } else if (file.status().code() ==
+                   absl::StatusCode::kPermissionDenied) {
+          absl::StatusOr<Region> region = Region::Open(path);
+          if (region.ok()) plan.bytes += region->size();
+        }
+      },
+      [](const absl::Status&) {});  // Reported by the run itself.
+  return plan;
+}
+
+enum TouchColumn { kPath, kMissing, kLoaded, kLoadedSize, kFailed, kSeconds };
+
+std::vector<Column> TouchColumns() {
+  return {
+      Column::Path(),
+      Column::Number("MISSING", "missing_pages"),
+      Column::Number("LOADED", "loaded_pages"),
+      Column::Number("LOADED-SIZE", "loaded_bytes", Unit::kBytes),
+      Column::Number("FAILED", "failed_pages"),
+      Column::Number("SECONDS", "seconds", Unit::kSeconds),
+  };
 }
 
 }  // namespace
@@ -145,9 +181,12 @@ Loads the pages of each file that are not in the page cache, and only those:
 the missing runs are found first and handed to mmapio's prefetch engine in
 2 MiB requests, whose readahead starts at once (MMAPIO_PREFETCH_BACKEND=
 io_uring|madvise to choose another backend than workers).
-Prints the pages loaded and the time taken. A page that cannot be read (an
-I/O error, a file truncated underneath) is reported for its file with its
-offset; the pages around it and the other files are still loaded.
+Prints, per file that needed loading, its missing pages, the pages loaded
+(count and size), those that could not be read and the seconds taken, then
+a total line. A page that cannot be read (an I/O error, a file truncated
+underneath) is reported for its file with its offset; the pages around it
+and the other files are still loaded. On a terminal, stderr shows progress:
+bytes loaded of those missing, rate, time left and the current file.
 
 The holes of sparse files are skipped: they read as zeros without any I/O
 (--holes loads them too). A file whose data, with what the run loaded
@@ -163,9 +202,16 @@ options:
   --jobs=N           threads waiting for reads (default 8)
   --holes            load the holes of sparse files too
   --force            load files larger than the memory available
-  --json             one JSON object per file (missing_pages is null where
-                     the kernel hides the page cache)
+  --summary          print only the total, on one line
+  --verbose          list the files that needed nothing too
+  --progress         show progress even when stderr is not a terminal
+  --no-progress      never show progress
+  --json             one JSON object per file, then {"total": {...}}; with
+                     --summary, one object
   --bytes            exact byte counts
+
+JSON fields: path, missing_pages (null where the kernel hides the page
+cache), loaded_pages, loaded_bytes, failed_pages, seconds.
   and the path options of "mmapio stat --help"
 
 examples:
@@ -182,14 +228,25 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
     loop.Report(engine.status());
     return loop.exit_code();
   }
-  const bool progress = !options.json && IsTerminal(StandardStream::kErr);
+  const bool show_progress =
+      options.progress == When::kAlways ||
+      (options.progress == When::kAuto && IsTerminal(StandardStream::kErr));
+  // With a progress line, the files are listed first, to know what to load.
+  const Plan plan = show_progress ? PlanLoad(paths, options) : Plan{paths, 0};
+  Progress progress(show_progress, plan.bytes, plan.files.size());
+  // Anything printed goes on a line of its own, the progress line erased.
+  Report report(TouchColumns(), options.report,
+                [&progress](absl::string_view text) {
+                  progress.Erase();
+                  Print(text);
+                });
+  loop.set_before_error([&progress] { progress.Erase(); });
   const std::optional<AvailableMemory> available = MemoryAvailable();
   uint64_t planned_bytes = 0;  // Data of the files taken so far.
   bool said_hidden = false;
-  uint64_t total_pages = 0;
   const absl::Time start = absl::Now();
   loop.RunOnRegions(
-      paths, [&](Region& region, ByteRange range) -> absl::Status {
+      plan.files, [&](Region& region, ByteRange range) -> absl::Status {
         const absl::Time file_start = absl::Now();
         const uint64_t page = region.page_size();
         const auto for_each_extent =
@@ -227,13 +284,17 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
         const bool visible = region.PageCacheVisible();
         if (!visible && !said_hidden) {
           said_hidden = true;
+          progress.Erase();
           absl::FPrintF(stderr,
                         "mmapio touch: %s; loading every page of those\n",
                         kHiddenPageCache);
         }
+        progress.StartFile(region.path());
+        uint64_t shown = 0;  // Of this file's bytes, counted by progress.
         uint64_t missing_pages = 0;
         FileLoad load(**engine, region, [&](uint64_t loaded) {
-          if (progress) DrawProgress(region.path(), loaded, data_bytes);
+          progress.Advance(loaded - std::min(loaded, shown));
+          shown = std::max(shown, loaded);
         });
         absl::Status run_error;
         absl::Status scan = for_each_extent([&](ByteRange extent) {
@@ -252,39 +313,31 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
           if (run_error.ok()) run_error = std::move(runs);
         });
         load.Finish();
+        progress.Advance(load.loaded_bytes() -
+                         std::min(load.loaded_bytes(), shown));
         if (scan.ok()) scan = std::move(run_error);
-        if (progress) absl::FPrintF(stderr, "\r\033[K");
         if (!scan.ok()) return scan;
         const uint64_t loaded_pages = (load.loaded_bytes() + page - 1) / page;
-        total_pages += loaded_pages;
-        const double seconds = absl::ToDoubleSeconds(absl::Now() - file_start);
-        const std::optional<uint64_t> missing =
-            visible ? std::optional(missing_pages) : std::nullopt;
-        if (options.json) {
-          PrintF("%s\n", JsonLine()
-                             .AddPath("path", region.path())
-                             .Add("missing_pages", missing)
-                             .Add("loaded_pages", loaded_pages)
-                             .Add("failed_pages", load.failed_pages())
-                             .Add("seconds", seconds)
-                             .Build());
+        std::vector<Value> record(kSeconds + 1);
+        record[kPath] = region.path();
+        record[kMissing] =
+            visible ? Value(missing_pages) : Value(std::monostate{});
+        record[kLoaded] = loaded_pages;
+        record[kLoadedSize] = loaded_pages * page;
+        record[kFailed] = load.failed_pages();
+        record[kSeconds] = absl::ToDoubleSeconds(absl::Now() - file_start);
+        // A file that needed nothing is only counted, unless --verbose.
+        if (options.verbose || loaded_pages > 0 || load.failed_pages() > 0) {
+          report.Add(std::move(record));
         } else {
-          PrintF("%s: loaded %d %s (%s) in %.3f s%s\n", region.path(),
-                 loaded_pages,
-                 visible ? absl::StrCat("of ", missing_pages, " missing pages")
-                         : "pages",
-                 FormatBytes(loaded_pages * page, options.exact_bytes), seconds,
-                 load.failed_pages() == 0
-                     ? ""
-                     : absl::StrCat("; ", load.failed_pages(),
-                                    " pages could not be read"));
+          report.AddToTotals(record);
         }
         return load.first_error();
       });
-  if (!options.json) {
-    PrintF("total: loaded %d pages in %.3f s\n", total_pages,
-           absl::ToDoubleSeconds(absl::Now() - start));
-  }
+  progress.Erase();
+  report.SetTotal(kSeconds, absl::ToDoubleSeconds(absl::Now() - start));
+  report.Finish();
+  SuggestSummary("touch", report, options);
   return loop.exit_code();
 }
 

@@ -75,7 +75,7 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
         files.push_back(Watched{std::move(region), range, {}, {}});
         return absl::OkStatus();
       });
-  const bool redraw = !options.json && IsTerminal(StandardStream::kOut);
+  const bool redraw = !options.report.json && IsTerminal(StandardStream::kOut);
   uint64_t rounds = 0;
   uint64_t pages = 0;
   uint64_t resident_pages = 0;
@@ -87,7 +87,7 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
     const std::string now =
         absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone());
     if (redraw) PrintF("\033[H\033[2J");
-    if (!options.json) {
+    if (!options.report.json) {
       PrintF("%s  round %d\n%10s %12s %9s %12s  %s\n", now, rounds, "PAGES",
              "RESIDENT", "RES%", "RECENT-EVICT", "PATH");
     }
@@ -104,7 +104,7 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
           summary->recently_evicted_pages.has_value() &&
           file.recently_evicted.known &&
           *summary->recently_evicted_pages > file.recently_evicted.value;
-      if (options.json) {
+      if (options.report.json) {
         PrintF("%s\n", JsonLine()
                            .Add("round", rounds)
                            .AddPath("path", file.region.path())
@@ -137,7 +137,7 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
     if (!FlushOutput().ok()) return 1;
   }
   // The last round's totals, also when a signal ended the run.
-  if (options.json) {
+  if (options.report.json) {
     PrintF("%s\n",
            JsonLine()
                .AddRaw("total", JsonLine()
