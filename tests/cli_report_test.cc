@@ -15,6 +15,7 @@
 #include "tools/command.h"
 #include "tools/progress.h"
 #include "tools/report.h"
+#include "tools/watch_screen.h"
 
 namespace mmapio::cli {
 namespace {
@@ -174,6 +175,79 @@ TEST(ProgressLineTest, ShowsBytesRateTimeLeftAndTheFile) {
               c.line)
         << c.path;
   }
+}
+
+WatchRow Watched(std::string path, uint64_t resident, int64_t delta,
+                 uint64_t recent = 0, int64_t recent_delta = 0) {
+  WatchRow row;
+  row.path = std::move(path);
+  row.pages = 100;
+  row.resident = resident;
+  row.resident_delta = delta;
+  row.recently_evicted = recent;
+  row.recently_evicted_delta = recent_delta;
+  row.thrashing = recent_delta > 0;
+  return row;
+}
+
+TEST(WatchScreenTest, EveryFileWithoutATerminal) {
+  EXPECT_THAT(
+      RenderWatchRound("12:00:00", 2,
+                       {Watched("a", 50, 0), Watched("b", 100, 1234567)}, {}),
+      ElementsAre("12:00:00  round 2",
+                  "   PAGES        RESIDENT    RES%  RECENT-EVICT  PATH",
+                  "     100              50   50.0%             0  a",
+                  "     100  100 (+1234567)  100.0%             0  b",
+                  "     200  150 (+1234567)   75.0%             0  total "
+                  "(2 files)"));
+}
+
+TEST(WatchScreenTest, FitsTheScreenWithTheMostChangedFirst) {
+  std::vector<WatchRow> files;
+  for (int i = 0; i < 10; ++i)
+    files.push_back(Watched(absl::StrCat("f", i), 10, 0));
+  files[7].resident_delta = -5;
+  files[3].resident_delta = 2;
+  files[8] = Watched("f8", 10, 0, 40, 3);  // Thrashing.
+  // 8 rows: the title, the header, 4 files, the total, the cursor's line.
+  const std::vector<std::string> lines =
+      RenderWatchRound("t", 5, files, {.rows = 8});
+  EXPECT_THAT(
+      lines,
+      ElementsAre("t  round 5  (4 of 10 files, the most changed)",
+                  "   PAGES  RESIDENT    RES%  RECENT-EVICT  PATH",
+                  "     100        10   10.0%       40 (+3)  f8  THRASHING",
+                  "     100   10 (-5)   10.0%             0  f7",
+                  "     100   10 (+2)   10.0%             0  f3",
+                  "     100        10   10.0%             0  f0",
+                  "    1000  100 (-3)   10.0%       40 (+3)  total (10 files)  "
+                  "1 THRASHING"));
+  // No room for a table: the total alone.
+  EXPECT_THAT(RenderWatchRound("t", 5, files, {.rows = 3}),
+              ElementsAre("t  round 5  total (10 files): 100 of 1000 pages "
+                          "resident"));
+}
+
+TEST(WatchScreenTest, LongPathsAreShortenedToFitTheWidth) {
+  const std::string path =
+      "/a/very/long/directory/name/" + std::string(60, 'x');
+  const std::vector<std::string> lines =
+      RenderWatchRound("t", 1, {Watched(path, 10, 0, 0, 1)}, {.columns = 60});
+  EXPECT_EQ(lines[2],
+            "     100        10   10.0%        0 (+1)  ...xxx  THRASHING");
+  for (const std::string& line : lines) EXPECT_LT(line.size(), 60u) << line;
+}
+
+TEST(WatchScreenTest, ColoursThrashingAndLargeChanges) {
+  const std::vector<std::string> lines = RenderWatchRound(
+      "t", 2, {Watched("up", 60, 50), Watched("hot", 10, 0, 9, 9)},
+      {.rows = 0, .color = true});
+  EXPECT_THAT(lines[2], ::testing::HasSubstr("  \033[32m60 (+50)\033[0m  "));
+  EXPECT_THAT(lines[3], ::testing::EndsWith("hot  \033[1;31mTHRASHING\033[0m"));
+  // Small changes stay plain.
+  EXPECT_THAT(
+      RenderWatchRound("t", 2, {Watched("a", 60, 5)}, {.color = true})[2],
+      ::testing::Not(::testing::HasSubstr("\033[")));
 }
 
 TEST(UserMessageTest, SaysWhatFailedOnWhichFile) {

@@ -17,10 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -129,6 +131,91 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Shell("mmapio stat --no-such-flag x").exit_code, 2);
   EXPECT_EQ(Shell("mmapio touch --jobs=many x").exit_code, 2);
   EXPECT_EQ(Shell("mmapio watch --interval x").exit_code, 2);
+}
+
+TEST_F(CliTest, ConventionsOfACommandLineTool) {
+  const std::string path = PartialFile();
+  CliRun run = Shell("mmapio --version", false);
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_THAT(run.out, StartsWith("mmapio 0."));
+  EXPECT_EQ(Shell("mmapio -V", false).out, run.out);
+  // "help COMMAND" is "COMMAND --help".
+  for (const char* command :
+       {"stat", "map", "touch", "evict", "lock", "watch"}) {
+    run = Shell(absl::StrCat("mmapio help ", command), false);
+    EXPECT_EQ(run.exit_code, 0) << command;
+    EXPECT_EQ(run.out,
+              Shell(absl::StrCat("mmapio ", command, " --help"), false).out);
+  }
+  EXPECT_EQ(Shell("mmapio help frobnicate").exit_code, 2);
+  // Unknown options, short or long, and options of another command are
+  // usage errors that name the option and print nothing on stdout.
+  const struct {
+    std::string args;
+    std::string message;
+  } kCases[] = {
+      {"stat -v", "mmapio stat: unknown option -v"},
+      {"stat -x -y", "mmapio stat: unknown option -x"},
+      {"stat --verbose-please", "mmapio stat: unknown option --verbose-please"},
+      {"stat --runs", "mmapio stat: --runs is not an option of stat"},
+      {"watch --summary", "mmapio watch: --summary is not an option of watch"},
+      {"map --jobs=3", "mmapio map: --jobs is not an option of map"},
+      {"stat --flagfile=/dev/null", "mmapio stat: unknown option --flagfile"},
+      {"touch --progress --no-progress", "opposite"},
+      {"watch --color=sometimes", "--color=sometimes: give auto, always or"},
+  };
+  for (const auto& [args, message] : kCases) {
+    run = Shell(absl::StrCat("mmapio ", args, " ", path, " 2>&1 >/dev/null"),
+                false);
+    EXPECT_EQ(run.exit_code, 2) << args;
+    EXPECT_THAT(run.out, HasSubstr(message)) << args;
+    run = Shell(absl::StrCat("mmapio ", args, " ", path), false);
+    EXPECT_EQ(run.out, "") << args;
+  }
+  // A path that starts with "-" goes after "--".
+  ASSERT_EQ(symlink(path.c_str(), (dir_ + "/-v").c_str()), 0);
+  run = Shell(absl::StrCat("cd ", dir_, " && ", Binary(), " stat -- -v"));
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  // A bare number is seconds.
+  run = Shell("mmapio watch --count=2 --interval=0.01 " + path);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("round 2"));
+}
+
+TEST_F(CliTest, SummaryIsOneLineForEverythingNamed) {
+  const std::string path = PartialFile();
+  const std::string tree = dir_ + "/tree";
+  ASSERT_EQ(mkdir(tree.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((tree + "/sub").c_str(), 0755), 0);
+  testing::WritePatternFile(tree + "/a", 8192);
+  testing::WritePatternFile(tree + "/sub/b", 4096);
+  for (const char* command : {"stat", "touch", "evict"}) {
+    CliRun run =
+        Shell(absl::StrCat("mmapio ", command, " --summary ", tree, " ", path),
+              false);
+    EXPECT_EQ(run.exit_code, 0) << command;
+    ASSERT_EQ(Lines(run.out).size(), 1u) << command << ": " << run.out;
+    EXPECT_THAT(run.out, StartsWith("3 files: ")) << command;
+    run = Shell(
+        absl::StrCat("mmapio ", command, " --summary --json ", tree, " ", path),
+        false);
+    ASSERT_EQ(Lines(run.out).size(), 1u) << command << ": " << run.out;
+    EXPECT_EQ(JsonFields(run.out)["files"], "3") << command;
+  }
+  CliRun run = Shell("mmapio stat --summary --json --bytes " + tree, false);
+  std::map<std::string, std::string> fields = JsonFields(run.out);
+  EXPECT_EQ(fields["size_bytes"], "12288");
+  EXPECT_EQ(fields["pages"], "3");
+  EXPECT_EQ(fields["resident_pages"], "0");  // Evicted just above.
+  EXPECT_EQ(fields["resident_bytes"], "0");
+  // touch lists only the files it loaded, unless --verbose.
+  run = Shell("mmapio touch " + tree, false);
+  EXPECT_EQ(Lines(run.out).size(), 4u) << run.out;  // Header, 2, total.
+  run = Shell("mmapio touch " + tree, false);
+  EXPECT_EQ(Lines(run.out).size(), 2u) << run.out;  // Header, total.
+  EXPECT_THAT(run.out, HasSubstr("total (2 files)"));
+  run = Shell("mmapio touch --verbose " + tree, false);
+  EXPECT_EQ(Lines(run.out).size(), 4u) << run.out;
 }
 
 TEST_F(CliTest, StatCountsMatchMincoreFincoreAndVmtouch) {
@@ -450,7 +537,7 @@ TEST_F(CliTest, LockHoldsPagesUntilInterrupted) {
   std::ifstream out(dir_ + "/lock.out");
   std::string line;
   std::getline(out, line);
-  EXPECT_EQ(line, "locked 1 files, 1.0 MiB; interrupt to unlock");
+  EXPECT_EQ(line, "locked 1 file, 1.0 MiB; interrupt to unlock");
 }
 
 TEST_F(CliTest, LockDaemonDetachesAndStopsOnSignal) {
@@ -503,7 +590,7 @@ TEST_F(CliTest, WatchReportsRoundsWithDeltas) {
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_THAT(run.out, HasSubstr("round 2"));
   EXPECT_THAT(run.out,
-              HasSubstr("total (1 files, 2 rounds): 89 of 256 pages resident"));
+              HasSubstr("total (1 file, 2 rounds): 89 of 256 pages resident"));
 }
 
 // Starts `command` with the shell, which execs it, with its output in
@@ -555,44 +642,163 @@ TEST_F(CliTest, WatchEndsCleanlyOnSigintAndSigterm) {
   }
 }
 
-// Ctrl-C in a real terminal, at an interactive shell: the redrawn table
-// gives way to the totals and the shell sees a clean exit.
-TEST_F(CliTest, WatchEndsCleanlyOnCtrlCInATerminal) {
-  if (Shell("command -v tmux").exit_code != 0)
-    GTEST_SKIP() << "tmux is not installed";
-  const std::string path = PartialFile();
-  const std::string tmux =
-      absl::StrCat("tmux -L mmapio-cli-", getpid(), " -f /dev/null");
-  ASSERT_EQ(Shell(tmux + " new-session -d -x 120 -y 40 "
-                         "'bash --norc --noprofile -i'")
-                .exit_code,
-            0);
-  const auto screen = [&] { return Shell(tmux + " capture-pane -p").out; };
-  // The lines the shell printed itself, not the command line it echoed.
-  const auto exit_lines = [](const std::string& shown) {
+// A real terminal: a tmux server of the test's own, with one window of
+// `columns` x `rows` running an interactive shell, and everything written to
+// it logged raw.
+class Terminal {
+ public:
+  Terminal(int columns, int rows, const std::string& log)
+      : tmux_(absl::StrCat("tmux -L mmapio-cli-", getpid(), " -f /dev/null")),
+        log_(log) {
+    started_ =
+        Shell(absl::StrCat(tmux_, " new-session -d -x ", columns, " -y ", rows,
+                           " 'bash --norc --noprofile -i'"))
+                .exit_code == 0 &&
+        Shell(tmux_ + " pipe-pane -o 'cat >> " + log_ + "'").exit_code == 0;
+  }
+  ~Terminal() { Shell(tmux_ + " kill-server"); }
+
+  bool started() const { return started_; }
+  // Types `line` and Enter, after clearing the screen and its history.
+  void Run(const std::string& line) {
+    Keys("'clear' Enter");
+    Shell(tmux_ + " clear-history");
+    Keys("'" + line + "; echo exit=$?' Enter");
+  }
+  void Keys(const std::string& keys) { Shell(tmux_ + " send-keys " + keys); }
+  // What a person sees now.
+  std::string Screen() { return Shell(tmux_ + " capture-pane -p").out; }
+  // How many lines scrolled off the top into the terminal's history.
+  int HistoryLines() {
+    int lines = -1;
+    (void)absl::SimpleAtoi(
+        absl::StripAsciiWhitespace(
+            Shell(tmux_ + " display-message -p '#{history_size}'").out),
+        &lines);
+    return lines;
+  }
+  // Waits up to ten seconds for the screen to show `text`.
+  bool WaitFor(const std::string& text) {
+    for (int i = 0; i < 1000; ++i) {
+      if (absl::StrContains(Screen(), text)) return true;
+      usleep(10000);
+    }
+    return false;
+  }
+  // Waits up to ten seconds for the command to end.
+  bool WaitForExit() {
+    for (int i = 0; i < 1000; ++i) {
+      if (!ExitLines().empty()) return true;
+      usleep(10000);
+    }
+    return false;
+  }
+  // The lines the shell printed for "echo exit=$?", not the command line.
+  std::vector<std::string> ExitLines() {
     std::vector<std::string> found;
-    for (const std::string& line : Lines(shown)) {
+    for (const std::string& line : Lines(Screen())) {
       if (absl::StartsWith(line, "exit=")) found.push_back(line);
     }
     return found;
-  };
-  ASSERT_EQ(Shell(absl::StrCat(tmux, " send-keys '", Binary(),
-                               " watch --interval=20ms ", path,
-                               "; echo exit=$?' Enter"))
-                .exit_code,
-            0);
-  for (int i = 0; i < 1000 && !absl::StrContains(screen(), "round 3"); ++i)
-    usleep(10000);
-  ASSERT_EQ(Shell(tmux + " send-keys C-c").exit_code, 0);
-  std::string shown = screen();
-  for (int i = 0; i < 1000 && exit_lines(shown).empty(); ++i) {
-    usleep(10000);
-    shown = screen();
   }
-  Shell(tmux + " kill-server");
-  EXPECT_EQ(exit_lines(shown), std::vector<std::string>{"exit=0"}) << shown;
-  EXPECT_THAT(shown, HasSubstr("total (1 files, "));
+  std::string Log() { return ReadWholeFile(log_); }
+
+ private:
+  const std::string tmux_;
+  const std::string log_;
+  bool started_ = false;
+};
+
+#define SKIP_WITHOUT_TMUX()                      \
+  if (Shell("command -v tmux").exit_code != 0) { \
+    GTEST_SKIP() << "tmux is not installed";     \
+  }
+
+// Ctrl-C in a real terminal, at an interactive shell: the redrawn table
+// gives way to the totals and the shell sees a clean exit.
+TEST_F(CliTest, WatchEndsCleanlyOnCtrlCInATerminal) {
+  SKIP_WITHOUT_TMUX();
+  const std::string path = PartialFile();
+  Terminal terminal(120, 40, dir_ + "/terminal.log");
+  ASSERT_TRUE(terminal.started());
+  terminal.Run(Binary() + " watch --interval=20ms " + path);
+  ASSERT_TRUE(terminal.WaitFor("round 3")) << terminal.Screen();
+  terminal.Keys("C-c");
+  ASSERT_TRUE(terminal.WaitForExit()) << terminal.Screen();
+  const std::string shown = terminal.Screen();
+  EXPECT_EQ(terminal.ExitLines(), std::vector<std::string>{"exit=0"}) << shown;
+  EXPECT_THAT(shown, HasSubstr("total (1 file, "));
   EXPECT_THAT(shown, HasSubstr("89 of 256 pages resident"));
+}
+
+// watch on more files than an 80x24 terminal has rows: what a person sees
+// is the header, the files that changed most, and the total row, redrawn in
+// place; nothing scrolls into the terminal's history.
+TEST_F(CliTest, WatchFitsTheTerminal) {
+  SKIP_WITHOUT_TMUX();
+  const std::string tree = dir_ + "/many";
+  ASSERT_EQ(mkdir(tree.c_str(), 0755), 0);
+  for (int i = 0; i < 60; ++i) {
+    testing::WritePatternFile(absl::StrFormat("%s/f%02d", tree, i), 4 * kPage);
+  }
+  Terminal terminal(80, 24, dir_ + "/terminal.log");
+  ASSERT_TRUE(terminal.started());
+  // The long paths of the test's directory are shortened to fit.
+  terminal.Run(Binary() + " watch --interval=20ms --color=never " + tree);
+  ASSERT_TRUE(terminal.WaitFor("round 4")) << terminal.Screen();
+  const std::string shown = terminal.Screen();
+  // Redrawn in place: nothing scrolled into the history.
+  EXPECT_EQ(terminal.HistoryLines(), 0);
+  terminal.Keys("C-c");
+  EXPECT_TRUE(terminal.WaitForExit()) << terminal.Screen();
+
+  const std::vector<std::string> lines = Lines(shown);
+  EXPECT_LE(lines.size(), 24u) << shown;
+  // Title, header, 20 files, total: 23 rows, and the cursor's.
+  EXPECT_THAT(shown, HasSubstr("(20 of 60 files, the most changed)"));
+  EXPECT_THAT(shown,
+              ContainsRegex("PAGES +RESIDENT +RES% +RECENT-EVICT +PATH"));
+  EXPECT_THAT(shown, HasSubstr("total (60 files)"));
+  int file_rows = 0;
+  for (const std::string& line : lines) {
+    EXPECT_LT(line.size(), 80u) << line;
+    if (absl::StartsWith(line, "       4") && absl::StrContains(line, "/f")) {
+      ++file_rows;
+    }
+  }
+  EXPECT_EQ(file_rows, 20) << shown;
+  // No colour was asked for.
+  EXPECT_THAT(terminal.Log(), Not(HasSubstr("\033[1;31m")));
+}
+
+// touch --progress in a real terminal: the progress line is drawn on one
+// line, rewritten in place, and erased before the table, which is what is
+// left on the screen.
+TEST_F(CliTest, TouchProgressIsDrawnInPlace) {
+  SKIP_WITHOUT_TMUX();
+  const std::string path = dir_ + "/big";
+  testing::WritePatternFile(path, 64 << 20);
+  ASSERT_EQ(Shell("mmapio evict " + path).exit_code, 0);
+  Terminal terminal(80, 24, dir_ + "/terminal.log");
+  ASSERT_TRUE(terminal.started());
+  // A short path, so that the table's lines do not wrap.
+  terminal.Run("cd " + dir_ + " && " + Binary() + " touch --progress big");
+  ASSERT_TRUE(terminal.WaitForExit()) << terminal.Screen();
+  const std::string shown = terminal.Screen();
+  EXPECT_EQ(terminal.ExitLines(), std::vector<std::string>{"exit=0"}) << shown;
+  EXPECT_THAT(shown, ContainsRegex("16384 +16384 +64.0 MiB +0 +[0-9.]+  big"));
+  EXPECT_THAT(shown, Not(HasSubstr(" / 64.0 MiB"))) << shown;  // Erased.
+  // In the raw output: each drawing returns to the line's start and clears
+  // what is left of it; none ends the line; the last one is erased.
+  const std::string log = terminal.Log();
+  const size_t first = log.find("\r0 B / 64.0 MiB  0%  [1/1] big\033[K");
+  ASSERT_NE(first, std::string::npos) << log;
+  const size_t erased = log.find("\r\033[K", first);
+  ASSERT_NE(erased, std::string::npos) << log;
+  const std::string drawings = log.substr(first, erased - first);
+  EXPECT_EQ(drawings.find('\n'), std::string::npos) << drawings;
+  EXPECT_THAT(drawings, HasSubstr("\033[K"));
+  EXPECT_LT(log.find("MISSING", erased), std::string::npos);
 }
 
 TEST_F(CliTest, LostOutputIsAnError) {

@@ -236,7 +236,7 @@ TEST_F(CliWindowsTest, WatchPrintsOneBlockPerRound) {
   Cli cli({L"watch", L"--count=3", L"--interval=10ms", file.wstring()});
   ASSERT_EQ(cli.Wait(), 0) << cli.err();
   EXPECT_THAT(cli.out(), HasSubstr("round 3"));
-  EXPECT_THAT(cli.out(), HasSubstr("total (1 files, 3 rounds): 0 of 3 pages"));
+  EXPECT_THAT(cli.out(), HasSubstr("total (1 file, 3 rounds): 0 of 3 pages"));
 }
 
 TEST_F(CliWindowsTest, LockHoldsUntilCtrlCThenRemovesItsPidfile) {
@@ -257,7 +257,7 @@ TEST_F(CliWindowsTest, LockHoldsUntilCtrlCThenRemovesItsPidfile) {
   EXPECT_EQ(cli.Wait(), 0) << cli.err();
   FreeConsole();
   SetConsoleCtrlHandler(nullptr, FALSE);
-  EXPECT_THAT(cli.out(), HasSubstr("locked 1 files, 97.7 KiB"));
+  EXPECT_THAT(cli.out(), HasSubstr("locked 1 file, 97.7 KiB"));
   EXPECT_FALSE(fs::exists(pidfile));
 }
 

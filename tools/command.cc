@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "tools/console.h"
+#include "tools/format.h"
 
 namespace mmapio::cli {
 
@@ -37,6 +38,26 @@ void FileLoop::Report(const absl::Status& status) {
   if (before_error_) before_error_();
   absl::FPrintF(stderr, "mmapio %s: %s\n", command_, UserMessage(status));
   failed_ = true;
+}
+
+bool ShowProgress(const CliOptions& options) {
+  return options.progress == When::kAlways ||
+         (options.progress == When::kAuto && IsTerminal(StandardStream::kErr));
+}
+
+Plan PlanFiles(
+    const std::vector<std::string>& paths, const CliOptions& options,
+    const std::function<uint64_t(const std::string& path,
+                                 const CliOptions& options)>& bytes_of) {
+  Plan plan;
+  WalkPaths(
+      paths, options.walk,
+      [&](const std::string& path) {
+        plan.files.push_back(path);
+        plan.bytes += bytes_of(path, options);
+      },
+      [](const absl::Status&) {});
+  return plan;
 }
 
 std::string UserMessage(const absl::Status& status) {
@@ -82,9 +103,9 @@ void SuggestSummary(absl::string_view command, const Report& report,
     return;
   }
   absl::FPrintF(stderr,
-                "mmapio %s: %d %s listed, more than the screen holds; "
+                "mmapio %s: %s listed, more than the screen holds; "
                 "--summary prints only the total\n",
-                command, report.records(), report.noun());
+                command, CountOf(report.records(), report.noun()));
 }
 
 absl::StatusOr<ByteRange> RangeIn(const Region& region,

@@ -75,6 +75,22 @@ class FileLoop {
   bool failed_ = false;
 };
 
+// Whether to draw a progress line: --progress, or on a terminal unless
+// --no-progress.
+bool ShowProgress(const CliOptions& options);
+
+// The files `paths` expand to, and what `bytes_of` says each will take: what
+// a progress line counts down. A command with progress walks the paths
+// first; errors are left for its run to report.
+struct Plan {
+  std::vector<std::string> files;
+  uint64_t bytes = 0;
+};
+Plan PlanFiles(
+    const std::vector<std::string>& paths, const CliOptions& options,
+    const std::function<uint64_t(const std::string& path,
+                                 const CliOptions& options)>& bytes_of);
+
 // `status`'s message in the user's words. The library names its own
 // function, the file and the byte range ("SummarizeFile \"f\" [0, end):
 // open: No such file or directory"); an operator wants the failed call and

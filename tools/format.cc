@@ -29,6 +29,10 @@ std::string FormatBytes(uint64_t bytes, bool exact) {
   return exact ? absl::StrCat(bytes) : HumanBytes(bytes);
 }
 
+std::string CountOf(uint64_t n, absl::string_view noun) {
+  return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
 std::string Percent(uint64_t part, uint64_t whole) {
   if (whole == 0) return "-";
   return absl::StrFormat(

@@ -19,6 +19,9 @@ std::string HumanBytes(uint64_t bytes);
 // `bytes` as HumanBytes, or as a plain integer when `exact`.
 std::string FormatBytes(uint64_t bytes, bool exact);
 
+// "1 file", "2 files": `n` and `noun`, plural but for 1.
+std::string CountOf(uint64_t n, absl::string_view noun);
+
 // "37.5%", or "-" when `whole` is 0.
 std::string Percent(uint64_t part, uint64_t whole);
 

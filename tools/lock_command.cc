@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "tools/format.h"
 #include "tools/locked_pages.h"
 #include "tools/output.h"
+#include "tools/progress.h"
 
 namespace mmapio::cli {
 namespace {
@@ -63,6 +65,17 @@ class Pidfile {
   FILE* file_;
 };
 
+// What a progress line advances by while a file is read for its lock.
+constexpr uint64_t kProgressPiece = 16 << 20;
+
+// The bytes `path` takes to lock: its --range.
+uint64_t BytesToLock(const std::string& path, const CliOptions& options) {
+  absl::StatusOr<Region> region = Region::Open(path);
+  if (!region.ok()) return 0;
+  absl::StatusOr<ByteRange> range = RangeIn(*region, options);
+  return range.ok() ? range->length : 0;
+}
+
 // Locks every file and says so; false when the command failed: the pidfile
 // could not be written, nothing could be locked, a daemon could not lock
 // everything, or the output was lost. `locked` keeps the locks.
@@ -77,15 +90,34 @@ bool LockAll(const std::vector<std::string>& paths, const CliOptions& options,
     }
     pidfile.emplace(*std::move(created));
   }
+  const bool show_progress = ShowProgress(options);
+  const Plan plan =
+      show_progress ? PlanFiles(paths, options, BytesToLock) : Plan{paths};
+  Progress progress(show_progress, plan.bytes, plan.files.size());
+  loop.set_before_error([&progress] { progress.Erase(); });
   uint64_t locked_bytes = 0;
   loop.RunOnRegions(
-      paths, [&](Region& region, ByteRange range) -> absl::Status {
+      plan.files, [&](Region& region, ByteRange range) -> absl::Status {
+        progress.StartFile(region.path());
+        // The lock reads the file in one call: with a progress line, the
+        // file is read in pieces first, and the lock finds it resident.
+        // (Where a piece cannot be read, the lock says why.)
+        if (progress.enabled()) {
+          for (uint64_t done = 0; done < range.length;) {
+            const uint64_t piece =
+                std::min(kProgressPiece, range.length - done);
+            (void)region.Populate({range.offset + done, piece});
+            progress.Advance(piece);
+            done += piece;
+          }
+        }
         absl::StatusOr<LockedPages> pages = LockedPages::Lock(region, range);
         if (!pages.ok()) return pages.status();
         locked_bytes += range.length;
         locked.push_back(*std::move(pages));
         return absl::OkStatus();
       });
+  progress.Erase();
   if (locked.empty()) {
     loop.Report(absl::FailedPreconditionError("nothing could be locked"));
     return false;
@@ -99,7 +131,7 @@ bool LockAll(const std::vector<std::string>& paths, const CliOptions& options,
       return false;
     }
   }
-  PrintF("locked %d files, %s; interrupt to unlock\n", locked.size(),
+  PrintF("locked %s, %s; interrupt to unlock\n", CountOf(locked.size(), "file"),
          FormatBytes(locked_bytes, options.report.exact_bytes));
   // Lost output is reported by the caller's caller, once.
   return FlushOutput().ok();
@@ -122,6 +154,9 @@ options:
                      file cannot be locked, exit 1 and leave nothing running
                      (not on Windows, which cannot fork)
   --pidfile=FILE     write the locking process's id here; removed on exit
+  --progress         show progress (bytes read of those to lock, rate, time
+                     left, file) even when stderr is not a terminal
+  --no-progress      never show progress
   --bytes            exact byte counts
   and the path options of "mmapio stat --help"
 

@@ -67,7 +67,7 @@ Progress::Progress(bool enabled, uint64_t total_bytes, uint64_t files)
 void Progress::StartFile(absl::string_view path) {
   ++file_;
   path_ = std::string(path);
-  if (enabled_) Draw(absl::Now());
+  Advance(0);
 }
 
 void Progress::Advance(uint64_t bytes) {

@@ -33,7 +33,7 @@ class Progress {
 
   bool enabled() const { return enabled_; }
 
-  // A new file starts; `bytes_done` so far in earlier files.
+  // A new file starts.
   void StartFile(absl::string_view path);
   // `bytes` more are loaded; redraws when 100 ms have passed since the last
   // drawing.

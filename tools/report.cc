@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -131,16 +130,11 @@ void Report::SetTotal(size_t index, Value total) {
 }
 
 void Report::Finish() {
-  // "1 file", "2 files".
-  const std::string count =
-      absl::StrCat(records_, " ",
-                   records_ == 1 && absl::EndsWith(noun_, "s")
-                       ? absl::string_view(noun_).substr(0, noun_.size() - 1)
-                       : absl::string_view(noun_));
+  const std::string count = CountOf(records_, noun_);
   if (options_.json) {
     std::string object = JsonObject(totals_, /*with_path=*/false);
     // "files" first, then the counters.
-    object = absl::StrCat("{\"", noun_, "\":", records_,
+    object = absl::StrCat("{\"", noun_, "s\":", records_,
                           object.size() > 2 ? "," : "", object.substr(1));
     out_(
         (options_.summary ? object : absl::StrCat("{\"total\":", object, "}")) +

@@ -81,10 +81,10 @@ struct ReportOptions {
 class Report {
  public:
   // `out` receives whole lines (the CLI passes Print). `noun` counts the
-  // records in the totals: "files".
+  // records in the totals ("file": "1 file", "2 files"; the JSON key is
+  // the plural).
   Report(std::vector<Column> columns, ReportOptions options,
-         std::function<void(absl::string_view)> out,
-         std::string noun = "files");
+         std::function<void(absl::string_view)> out, std::string noun = "file");
 
   // Prints `record` (one Value per column; kPercent cells are computed and
   // may be left empty) unless --summary, and adds it to the totals.

@@ -129,34 +129,17 @@ class FileLoad {
   absl::Status first_error_;
 };
 
-// What a run expects to load, for the progress line: the pages missing
-// from the files named (every page where the kernel hides the page cache),
-// by one cachestat or mincore per file.
-struct Plan {
-  std::vector<std::string> files;
-  uint64_t bytes = 0;
-};
-
-Plan PlanLoad(const std::vector<std::string>& paths,
-              const CliOptions& options) {
-  Plan plan;
-  WalkPaths(
-      paths, options.walk,
-      [&](const std::string& path) {
-        plan.files.push_back(path);
-        absl::StatusOr<FileResidency> file =
-            SummarizeFile(path, options.range.value_or(ByteRange::All()));
-        if (file.ok()) {
-          plan.bytes += (file->summary.pages - file->summary.resident_pages) *
-                        file->page_size;
-        } else if (file.status().code() ==
-                   absl::StatusCode::kPermissionDenied) {
-          absl::StatusOr<Region> region = Region::Open(path);
-          if (region.ok()) plan.bytes += region->size();
-        }
-      },
-      [](const absl::Status&) {});  // Reported by the run itself.
-  return plan;
+// The bytes of `path` missing from the page cache (all of them where the
+// kernel hides it), by one cachestat or mincore: what touch will load.
+uint64_t MissingBytes(const std::string& path, const CliOptions& options) {
+  absl::StatusOr<FileResidency> file =
+      SummarizeFile(path, options.range.value_or(ByteRange::All()));
+  if (file.ok()) {
+    return (file->summary.pages - file->summary.resident_pages) *
+           file->page_size;
+  }
+  absl::StatusOr<Region> region = Region::Open(path);
+  return region.ok() ? region->size() : 0;
 }
 
 enum TouchColumn { kPath, kMissing, kLoaded, kLoadedSize, kFailed, kSeconds };
@@ -228,11 +211,9 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
     loop.Report(engine.status());
     return loop.exit_code();
   }
-  const bool show_progress =
-      options.progress == When::kAlways ||
-      (options.progress == When::kAuto && IsTerminal(StandardStream::kErr));
-  // With a progress line, the files are listed first, to know what to load.
-  const Plan plan = show_progress ? PlanLoad(paths, options) : Plan{paths, 0};
+  const bool show_progress = ShowProgress(options);
+  const Plan plan =
+      show_progress ? PlanFiles(paths, options, MissingBytes) : Plan{paths};
   Progress progress(show_progress, plan.bytes, plan.files.size());
   // Anything printed goes on a line of its own, the progress line erased.
   Report report(TouchColumns(), options.report,

@@ -1,6 +1,7 @@
 // mmapio watch: residency over time, with deltas and thrashing flagged.
 
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "tools/console.h"
 #include "tools/format.h"
 #include "tools/output.h"
+#include "tools/watch_screen.h"
 
 namespace mmapio::cli {
 namespace {
@@ -33,10 +35,10 @@ struct Watched {
   Seen recently_evicted;
 };
 
-// "(+12)", "(-3)", or nothing when unchanged or not seen before.
-std::string Delta(uint64_t now, const Seen& before) {
-  if (!before.known || now == before.value) return "";
-  return absl::StrFormat("(%+d)", static_cast<int64_t>(now - before.value));
+// The change since `before`, or nullopt when it was not seen.
+std::optional<int64_t> Delta(uint64_t now, const Seen& before) {
+  if (!before.known) return std::nullopt;
+  return static_cast<int64_t>(now - before.value);
 }
 
 }  // namespace
@@ -48,12 +50,20 @@ Measures the residency of each file every --interval and prints it with the
 change since the last time: resident pages and, where the kernel tells
 (cachestat), recently evicted pages. A file whose recently evicted count
 grows is flagged THRASHING: the kernel is evicting its pages under memory
-pressure and reading them back. On a terminal the table is redrawn in place;
-otherwise one block is appended per round.
+pressure and reading them back. Each round ends with a total row.
+
+On a terminal the table is redrawn in place and fits the screen: when there
+are more files than rows, it shows those that changed most (thrashing
+first), and the total row always; THRASHING is red, and a change of a tenth
+of a file or more green (loaded) or yellow (evicted). Otherwise one block
+is appended per round, with every file.
 
 options:
-  --interval=DURATION  time between rounds (default 1s; 250ms, 5s, ...)
+  --interval=DURATION  time between rounds (default 1s; 0.2 is seconds,
+                       or 250ms, 5s, 1m)
   --count=N            stop after N rounds (default: until interrupted)
+  --color=WHEN         auto (on a terminal, unless NO_COLOR is set),
+                       always or never
   --range=START-END    only these bytes of each file
   --json               one JSON object per file per round
   and the path options of "mmapio stat --help"
@@ -76,6 +86,9 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
         return absl::OkStatus();
       });
   const bool redraw = !options.report.json && IsTerminal(StandardStream::kOut);
+  const bool color = options.color == When::kAlways ||
+                     (options.color == When::kAuto && redraw &&
+                      std::getenv("NO_COLOR") == nullptr);
   uint64_t rounds = 0;
   uint64_t pages = 0;
   uint64_t resident_pages = 0;
@@ -84,13 +97,7 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
     ++rounds;
     pages = 0;
     resident_pages = 0;
-    const std::string now =
-        absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone());
-    if (redraw) PrintF("\033[H\033[2J");
-    if (!options.report.json) {
-      PrintF("%s  round %d\n%10s %12s %9s %12s  %s\n", now, rounds, "PAGES",
-             "RESIDENT", "RES%", "RECENT-EVICT", "PATH");
-    }
+    std::vector<WatchRow> rows;
     for (Watched& file : files) {
       absl::StatusOr<ResidencySummary> summary =
           SummarizeResidency(file.region, file.range);
@@ -100,38 +107,49 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
       }
       pages += summary->pages;
       resident_pages += summary->resident_pages;
-      const bool thrashing =
-          summary->recently_evicted_pages.has_value() &&
-          file.recently_evicted.known &&
-          *summary->recently_evicted_pages > file.recently_evicted.value;
+      WatchRow row;
+      row.path = file.region.path();
+      row.pages = summary->pages;
+      row.resident = summary->resident_pages;
+      row.resident_delta = Delta(summary->resident_pages, file.resident);
+      row.recently_evicted = summary->recently_evicted_pages;
+      if (summary->recently_evicted_pages.has_value()) {
+        row.recently_evicted_delta =
+            Delta(*summary->recently_evicted_pages, file.recently_evicted);
+      }
+      row.thrashing = row.recently_evicted_delta.value_or(0) > 0;
       if (options.report.json) {
         PrintF("%s\n", JsonLine()
                            .Add("round", rounds)
-                           .AddPath("path", file.region.path())
-                           .Add("pages", summary->pages)
-                           .Add("resident_pages", summary->resident_pages)
+                           .AddPath("path", row.path)
+                           .Add("pages", row.pages)
+                           .Add("resident_pages", row.resident)
                            .Add("recently_evicted_pages",
                                 summary->recently_evicted_pages)
-                           .Add("thrashing", thrashing)
+                           .Add("thrashing", row.thrashing)
                            .Add("source", ResidencySourceName(summary->source))
                            .Build());
-      } else {
-        const std::string resident =
-            absl::StrCat(summary->resident_pages,
-                         Delta(summary->resident_pages, file.resident));
-        const std::string recent =
-            summary->recently_evicted_pages.has_value()
-                ? absl::StrCat(*summary->recently_evicted_pages,
-                               Delta(*summary->recently_evicted_pages,
-                                     file.recently_evicted))
-                : "?";
-        PrintF("%10d %12s %9s %12s  %s%s\n", summary->pages, resident,
-               Percent(summary->resident_pages, summary->pages), recent,
-               file.region.path(), thrashing ? "  THRASHING" : "");
       }
+      rows.push_back(std::move(row));
       file.resident = {true, summary->resident_pages};
       file.recently_evicted = {summary->recently_evicted_pages.has_value(),
                                summary->recently_evicted_pages.value_or(0)};
+    }
+    if (!options.report.json) {
+      const std::string now =
+          absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone());
+      // Redrawn from the top left, cleared below what is drawn.
+      std::string block = redraw ? "\033[H" : "";
+      const TerminalSize screen = redraw ? GetTerminalSize() : TerminalSize{};
+      for (const std::string& line :
+           RenderWatchRound(now, rounds, std::move(rows),
+                            {.rows = screen.rows,
+                            .columns = screen.columns,
+                            .color = color})) {
+        absl::StrAppend(&block, line, redraw ? "\033[K\n" : "\n");
+      }
+      if (redraw) absl::StrAppend(&block, "\033[J");
+      Print(block);
     }
     // Lost output ends the run; the caller names the error.
     if (!FlushOutput().ok()) return 1;
@@ -148,9 +166,9 @@ int RunWatch(const std::vector<std::string>& paths, const CliOptions& options) {
                                     .Build())
                .Build());
   } else {
-    PrintF("total (%d files, %d rounds): %d of %d pages resident (%s)\n",
-           files.size(), rounds, resident_pages, pages,
-           Percent(resident_pages, pages));
+    PrintF("total (%s, %s): %d of %d pages resident (%s)\n",
+           CountOf(files.size(), "file"), CountOf(rounds, "round"),
+           resident_pages, pages, Percent(resident_pages, pages));
   }
   return loop.exit_code();
 }
