@@ -23,6 +23,7 @@ packages=(
   clang-14          # the thread-safety analysis build and the fuzzers
   libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes
   tmux              # a real terminal for the CLI's terminal tests
+  groff-base        # renders the man page in its test
 )
 
 missing=()

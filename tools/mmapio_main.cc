@@ -336,6 +336,30 @@ int Main(const std::vector<std::string>& args) {
     PrintF("mmapio %s\n", MMAPIO_VERSION_STRING);
     return Finish("", 0);
   }
+  // For completion scripts and their tests: the commands, or the options a
+  // command takes, one per line; those that take a value end with "=".
+  if (args[1] == "help" && args.size() >= 3 && args[2] == "--options") {
+    if (args.size() == 3) {
+      for (const Command& command : Commands()) PrintF("%s\n", command.name);
+      return Finish("", 0);
+    }
+    const Command* command = FindCommand(args[3]);
+    if (command == nullptr) {
+      absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n", args[3]);
+      return kUsageError;
+    }
+    for (const std::vector<std::string>* names :
+         {&command->options, &PathOptions()}) {
+      for (std::string name : *names) {
+        const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+        std::replace(name.begin(), name.end(), '_', '-');
+        PrintF("--%s%s\n", name, flag->IsOfType<bool>() ? "" : "=");
+        if (name == "null") PrintF("-0\n");
+      }
+    }
+    PrintF("--help\n");
+    return Finish("", 0);
+  }
   // "mmapio help [COMMAND]" is "mmapio [COMMAND] --help".
   const bool help_command =
       args[1] == "help" || args[1] == "--help" || args[1] == "-h";

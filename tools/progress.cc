@@ -82,7 +82,6 @@ void Progress::Erase() {
   absl::FPrintF(stderr, "\r\033[K");
   std::fflush(stderr);
   drawn_ = false;
-  last_draw_ = absl::InfinitePast();
 }
 
 void Progress::Draw(absl::Time now) {

@@ -38,8 +38,8 @@ class Progress {
   // `bytes` more are loaded; redraws when 100 ms have passed since the last
   // drawing.
   void Advance(uint64_t bytes);
-  // Erases the line, so that other output starts on a clean line; the next
-  // Advance draws it again.
+  // Erases the line, so that other output starts on a clean line; an
+  // Advance draws it again once 100 ms have passed since the last drawing.
   void Erase();
 
  private:

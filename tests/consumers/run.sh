@@ -93,6 +93,10 @@ for kind in static shared; do
     "${libdir}/cmake/mmapio/mmapioConfigVersion.cmake" ||
     fail "${kind}: the CMake package is not version ${version}"
 
+  [[ -f ${prefix}/share/man/man1/mmapio.1 ]] ||
+    fail "${kind}: the man page is not installed"
+  [[ -f ${prefix}/share/bash-completion/completions/mmapio ]] ||
+    fail "${kind}: the bash completion is not installed"
   [[ ! -e ${prefix}/include/mmapio/internal/platform.h ]] ||
     fail "${kind}: the platform layer is installed"
   for header in "${prefix}"/include/mmapio/*.h; do
