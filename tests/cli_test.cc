@@ -769,6 +769,18 @@ TEST_F(CliTest, WatchFitsTheTerminal) {
   EXPECT_EQ(file_rows, 20) << shown;
   // No colour was asked for.
   EXPECT_THAT(terminal.Log(), Not(HasSubstr("\033[1;31m")));
+
+  // A table longer than the screen says that --summary is shorter; not
+  // when stdout is not the terminal.
+  terminal.Run(Binary() + " stat " + tree);
+  ASSERT_TRUE(terminal.WaitForExit()) << terminal.Screen();
+  EXPECT_THAT(terminal.Screen(),
+              HasSubstr("mmapio stat: 60 files listed; --summary prints only "
+                        "the total"));
+  terminal.Run(Binary() + " stat " + tree + " | tail -1");
+  ASSERT_TRUE(terminal.WaitForExit()) << terminal.Screen();
+  EXPECT_THAT(terminal.Screen(), Not(HasSubstr("files listed")));
+  EXPECT_THAT(terminal.Screen(), HasSubstr("total (60 files)"));
 }
 
 // touch --progress in a real terminal: the progress line is drawn on one

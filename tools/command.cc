@@ -103,8 +103,7 @@ void SuggestSummary(absl::string_view command, const Report& report,
     return;
   }
   absl::FPrintF(stderr,
-                "mmapio %s: %s listed, more than the screen holds; "
-                "--summary prints only the total\n",
+                "mmapio %s: %s listed; --summary prints only the total\n",
                 command, CountOf(report.records(), report.noun()));
 }
 
