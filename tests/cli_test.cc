@@ -697,7 +697,12 @@ class Terminal {
   std::vector<std::string> ExitLines() {
     std::vector<std::string> found;
     for (const std::string& line : Lines(Screen())) {
-      if (absl::StartsWith(line, "exit=")) found.push_back(line);
+      // "exit=$?" is the command line's own, wrapped.
+      int code = 0;
+      if (absl::StartsWith(line, "exit=") &&
+          absl::SimpleAtoi(line.substr(5), &code)) {
+        found.push_back(line);
+      }
     }
     return found;
   }
