@@ -230,20 +230,19 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
       plan.files, [&](Region& region, ByteRange range) -> absl::Status {
         const absl::Time file_start = absl::Now();
         const uint64_t page = region.page_size();
-        const auto for_each_extent =
-            [&](const std::function<void(ByteRange)>& visit) {
-              if (!options.holes) {
-                return ForEachDataExtent(region, range, visit);
-              }
-              visit(range);
-              return absl::OkStatus();
-            };
-        uint64_t data_bytes = 0;
-        if (absl::Status status = for_each_extent(
-                [&](ByteRange extent) { data_bytes += extent.length; });
-            !status.ok()) {
+        // The data of the file, once: the holes of a sparse file read as
+        // zeros without I/O, unless --holes.
+        std::vector<ByteRange> extents;
+        if (options.holes) {
+          extents.push_back(range);
+        } else if (absl::Status status = ForEachDataExtent(
+                       region, range,
+                       [&](ByteRange extent) { extents.push_back(extent); });
+                   !status.ok()) {
           return status;
         }
+        uint64_t data_bytes = 0;
+        for (const ByteRange& extent : extents) data_bytes += extent.length;
         if (!options.force && available.has_value() &&
             planned_bytes + data_bytes > available->bytes) {
           return absl::FailedPreconditionError(absl::StrCat(
@@ -277,11 +276,11 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
           progress.Advance(loaded - std::min(loaded, shown));
           shown = std::max(shown, loaded);
         });
-        absl::Status run_error;
-        absl::Status scan = for_each_extent([&](ByteRange extent) {
+        absl::Status scan;
+        for (const ByteRange& extent : extents) {
           if (!visible) {
             load.Request(extent);
-            return;
+            continue;
           }
           absl::Status runs =
               ForEachRun(region, extent, [&](const PageRun& run) {
@@ -291,12 +290,11 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
                         .count;
                 load.Request({run.offset, run.length});
               });
-          if (run_error.ok()) run_error = std::move(runs);
-        });
+          if (scan.ok()) scan = std::move(runs);
+        }
         load.Finish();
         progress.Advance(load.loaded_bytes() -
                          std::min(load.loaded_bytes(), shown));
-        if (scan.ok()) scan = std::move(run_error);
         if (!scan.ok()) return scan;
         const uint64_t loaded_pages = (load.loaded_bytes() + page - 1) / page;
         std::vector<Value> record(kSeconds + 1);
