@@ -975,8 +975,27 @@ def render(results, out_dir):
     section_cold(md, results, plots_dir, "plots/")
     section_residency(md, results)
     section_google(md, results)
-    with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:
+    path = os.path.join(out_dir, "RESULTS.md")
+    if os.path.exists(path):
+        with open(path) as f:
+            md.extend(kept_sections(f.read(), md))
+    with open(path, "w") as f:
         f.write("\n".join(md) + "\n")
+
+
+def kept_sections(old, md):
+    """The "## " sections of an earlier RESULTS.md that this script does not
+    write (the RocksDB results of bench/rocksdb_bench.sh), as lines."""
+    written = {line for line in md if line.startswith("## ")}
+    kept, keep = [], False
+    for line in old.rstrip("\n").split("\n"):
+        if line.startswith("## "):
+            keep = line not in written
+            if keep and kept and kept[-1] != "":
+                kept.append("")
+        if keep:
+            kept.append(line)
+    return ([""] if kept else []) + kept
 
 
 def main():
