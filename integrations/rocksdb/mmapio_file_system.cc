@@ -122,7 +122,8 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
     // A hint, taken as the kernel's own readahead takes it: the reads start
     // now and RocksDB's next Read waits only for what has not arrived.
     // (Through the prefetch engine, whose workers also map the pages,
-    // seekrandom ran at 0.66x of posix; this way at 0.85x.)
+    // seekrandom ran at 0.66-0.71x of posix; this way at 0.91x:
+    // bench/RESULTS.md.)
     if (range.length > 0) (void)region_.Advise(Advice::kWillNeed, range);
     return IOStatus::OK();
   }
@@ -178,8 +179,11 @@ class MmapioRandomAccessFile : public rocksdb::FSRandomAccessFile {
   // file has never read is read from the file, as posix would, without
   // asking the kernel first; the others are copied from the mapping when
   // they are resident. Blocks RocksDB reads once (no block cache, scans)
-  // thus cost one pread each, and blocks it reads again cost no system call
-  // once mapped.
+  // thus cost one pread each, and blocks it reads again one mincore and,
+  // once mapped, no fault. This holds for ReadAsync's blocks too, though the
+  // engine made them resident: copying those from the mapping when the file
+  // had not read them measured slower (async seekrandom 0.92-0.97x of posix
+  // against 0.98-1.08x).
   IOStatus CopyOut(
       ByteRange range, char* scratch, Slice* result,
       ExpectedResidency expected = ExpectedResidency::kUnknown) const {
