@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <optional>
 
-#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/fault.h"
@@ -79,16 +78,12 @@ bool AllResident(const Region& region, uint64_t offset, size_t length) {
   const size_t page = region.page_size();
   const auto first =
       reinterpret_cast<uintptr_t>(region.bytes().data() + offset);
-  const uintptr_t start = first / page * page;
-  const size_t span = (first + length - start + page - 1) / page * page;
-  absl::InlinedVector<unsigned char, 64> pages(span / page);
-  if (!internal::QueryResidency(reinterpret_cast<const std::byte*>(start), span,
-                                pages.data(), {})
-           .ok()) {
-    return false;
-  }
-  return std::all_of(pages.begin(), pages.end(),
-                     [](unsigned char p) { return (p & 1) != 0; });
+  const auto* start = reinterpret_cast<const std::byte*>(first / page * page);
+  const auto* end = reinterpret_cast<const std::byte*>(
+      (first + length + page - 1) / page * page);
+  const absl::StatusOr<const std::byte*> missing =
+      internal::FirstNonResidentPage(start, end, {});
+  return missing.ok() && *missing == end;
 }
 
 }  // namespace

@@ -43,24 +43,34 @@ namespace {
 // first it cannot read, so the pages before that one are resident.
 std::byte* FirstNotResident(std::byte* at, std::byte* end,
                             const OpContext& context) {
+  const absl::StatusOr<const std::byte*> first =
+      FirstNonResidentPage(at, end, context);
+  if (!first.ok() || *first == end) return at;
+  return const_cast<std::byte*>(*first);
+}
+
+}  // namespace
+
+absl::StatusOr<const std::byte*> FirstNonResidentPage(
+    const std::byte* at, const std::byte* end, const OpContext& context) {
   const size_t page = PageSize();
   constexpr size_t kWindowPages = 1024;
   unsigned char resident[kWindowPages];
-  for (std::byte* window = at; window < end;) {
+  for (const std::byte* window = at; window < end;) {
     const size_t pages = std::min<size_t>(
         kWindowPages, static_cast<size_t>(end - window) / page);
-    if (!QueryResidency(window, pages * page, resident, context).ok()) {
-      return at;
+    if (absl::Status status =
+            QueryResidency(window, pages * page, resident, context);
+        !status.ok()) {
+      return status;
     }
     for (size_t i = 0; i < pages; ++i) {
       if ((resident[i] & 1) == 0) return window + i * page;
     }
     window += pages * page;
   }
-  return at;
+  return end;
 }
-
-}  // namespace
 
 void AttachFaultInfo(absl::Status& status, const FaultInfo& fault) {
   status.SetPayload(kFaultPayload, absl::Cord(absl::StrCat(

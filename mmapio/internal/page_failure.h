@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "mmapio/fault_info.h"
 #include "mmapio/internal/errors.h"
@@ -75,6 +76,14 @@ absl::Status PageFailureStatus(const FailedPage& failed,
 // reads by the time the failure is looked into.
 absl::Status PopulateFileMemory(int fd, std::byte* address, size_t length,
                                 uint64_t file_offset, const OpContext& context);
+
+// The first page of the page-aligned range [at, end) of a mapping that is
+// not resident (mincore; QueryWorkingSetEx on Windows), `end` when every
+// page is, or the error when that cannot be told. Asks about 1024 pages at
+// a time.
+absl::StatusOr<const std::byte*> FirstNonResidentPage(const std::byte* at,
+                                                      const std::byte* end,
+                                                      const OpContext& context);
 
 // The payload of a fault Status, and back (GetFaultInfo in fault.h).
 void AttachFaultInfo(absl::Status& status, const FaultInfo& fault);
