@@ -87,7 +87,7 @@ struct Command {
   const char* name;
   const char* help;
   CommandFunction run;
-  // The options it takes, besides kPathOptions, as absl names them.
+  // The options it takes, besides PathOptions(), as absl names them.
   std::vector<std::string> options;
 };
 
@@ -128,10 +128,16 @@ bool TakesOption(const Command& command, absl::string_view name) {
   return has(command.options) || has(PathOptions());
 }
 
+// The command called `name`, or nullptr after saying on stderr that there
+// is none.
 const Command* FindCommand(const std::string& name) {
   for (const Command& command : Commands()) {
     if (name == command.name) return &command;
   }
+  absl::FPrintF(stderr,
+                "mmapio: unknown command \"%s\"\nRun \"mmapio --help\" for "
+                "the commands.\n",
+                name);
   return nullptr;
 }
 
@@ -344,10 +350,7 @@ int Main(const std::vector<std::string>& args) {
       return Finish("", 0);
     }
     const Command* command = FindCommand(args[3]);
-    if (command == nullptr) {
-      absl::FPrintF(stderr, "mmapio: unknown command \"%s\"\n", args[3]);
-      return kUsageError;
-    }
+    if (command == nullptr) return kUsageError;
     for (const std::vector<std::string>* names :
          {&command->options, &PathOptions()}) {
       for (std::string name : *names) {
@@ -369,13 +372,7 @@ int Main(const std::vector<std::string>& args) {
   }
   const std::string& name = help_command ? args[2] : args[1];
   const Command* command = FindCommand(name);
-  if (command == nullptr) {
-    absl::FPrintF(stderr,
-                  "mmapio: unknown command \"%s\"\nRun \"mmapio --help\" "
-                  "for the commands.\n",
-                  name);
-    return kUsageError;
-  }
+  if (command == nullptr) return kUsageError;
   if (help_command || WantsHelp(args)) {
     Print(command->help);
     return Finish(command->name, 0);
