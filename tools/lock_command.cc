@@ -107,8 +107,8 @@ bool LockAll(const std::vector<std::string>& paths, const CliOptions& options,
             const uint64_t piece =
                 std::min(kProgressPiece, range.length - done);
             (void)region.Populate({range.offset + done, piece});
-            progress.Advance(piece);
             done += piece;
+            progress.SetFileDone(done);
           }
         }
         absl::StatusOr<LockedPages> pages = LockedPages::Lock(region, range);

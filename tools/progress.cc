@@ -67,11 +67,12 @@ Progress::Progress(bool enabled, uint64_t total_bytes, uint64_t files)
 void Progress::StartFile(absl::string_view path) {
   ++file_;
   path_ = std::string(path);
-  Advance(0);
+  done_before_file_ += file_done_;
+  SetFileDone(0);
 }
 
-void Progress::Advance(uint64_t bytes) {
-  done_ += bytes;
+void Progress::SetFileDone(uint64_t bytes) {
+  file_done_ = bytes;
   if (!enabled_) return;
   const absl::Time now = absl::Now();
   if (now - last_draw_ >= kRedrawEvery) Draw(now);
@@ -87,10 +88,10 @@ void Progress::Erase() {
 void Progress::Draw(absl::Time now) {
   last_draw_ = now;
   drawn_ = true;
-  absl::FPrintF(
-      stderr, "\r%s\033[K",
-      ProgressLine(done_, total_bytes_, now - start_, file_, files_, path_,
-                   GetTerminalSize(StandardStream::kErr).columns));
+  absl::FPrintF(stderr, "\r%s\033[K",
+                ProgressLine(done_before_file_ + file_done_, total_bytes_,
+                             now - start_, file_, files_, path_,
+                             GetTerminalSize(StandardStream::kErr).columns));
   std::fflush(stderr);
 }
 

@@ -35,11 +35,12 @@ class Progress {
 
   // A new file starts.
   void StartFile(absl::string_view path);
-  // `bytes` more are loaded; redraws when 100 ms have passed since the last
+  // `bytes` of the current file are loaded; redraws when 100 ms have passed
+  // since the last drawing.
+  void SetFileDone(uint64_t bytes);
+  // Erases the line, so that other output starts on a clean line; the next
+  // SetFileDone draws it again once 100 ms have passed since the last
   // drawing.
-  void Advance(uint64_t bytes);
-  // Erases the line, so that other output starts on a clean line; an
-  // Advance draws it again once 100 ms have passed since the last drawing.
   void Erase();
 
  private:
@@ -49,7 +50,8 @@ class Progress {
   const uint64_t total_bytes_;
   const uint64_t files_;
   const absl::Time start_;
-  uint64_t done_ = 0;
+  uint64_t done_before_file_ = 0;  // In the files before the current one.
+  uint64_t file_done_ = 0;
   uint64_t file_ = 0;
   std::string path_;
   absl::Time last_draw_ = absl::InfinitePast();

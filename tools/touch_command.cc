@@ -270,12 +270,9 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
                         kHiddenPageCache);
         }
         progress.StartFile(region.path());
-        uint64_t shown = 0;  // Of this file's bytes, counted by progress.
         uint64_t missing_pages = 0;
-        FileLoad load(**engine, region, [&](uint64_t loaded) {
-          progress.Advance(loaded - std::min(loaded, shown));
-          shown = std::max(shown, loaded);
-        });
+        FileLoad load(**engine, region,
+                      [&](uint64_t loaded) { progress.SetFileDone(loaded); });
         absl::Status scan;
         for (const ByteRange& extent : extents) {
           if (!visible) {
@@ -293,8 +290,7 @@ int RunTouch(const std::vector<std::string>& paths, const CliOptions& options) {
           if (scan.ok()) scan = std::move(runs);
         }
         load.Finish();
-        progress.Advance(load.loaded_bytes() -
-                         std::min(load.loaded_bytes(), shown));
+        progress.SetFileDone(load.loaded_bytes());
         if (!scan.ok()) return scan;
         const uint64_t loaded_pages = (load.loaded_bytes() + page - 1) / page;
         std::vector<Value> record(kSeconds + 1);
